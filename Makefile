@@ -1,0 +1,107 @@
+# sparsetune — build, test, bench, install.
+#
+#   make                 build every tool into bin/
+#   make test            unit tests + bats suites, on a build with ASan/UBSan (build/san)
+#   make test SAN=0      the same on the optimised build
+#   make bench           benchmarks (tables: ours vs the alternative, ratios from one run)
+#   make install PREFIX=/usr/local
+#   make deps            install the Debian packages the build and tests need (apt-get, npm)
+#
+# CUDA: kernels/*.cu are compiled with nvcc when it is found (not yet: see kernels/README.md).
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+SAN     ?= 1
+
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS_BASE = -std=c11 -g $(WARN) -fopenmp -D_GNU_SOURCE -Ilib
+OPT      = -O3 -march=native
+LIBS     = -lmsgpackc -ljansson -lpcre2-8 -larchive -lcrypto -ldnnl -lgsl -lgslcblas -lm -fopenmp
+
+TOOLS    = $(basename $(notdir $(wildcard tools/*.c)))
+LIB_SRC  = $(wildcard lib/*.c)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+HEADERS  = $(wildcard lib/*.h tests/unit/*.h)
+
+# Optimised build: build/ and bin/.  Sanitizer build for tests: build/san/ (own bin/).
+B        = build/opt
+S        = build/san
+SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+all: $(addprefix bin/,$(TOOLS))
+
+# ---- optimised objects ----
+$(B)/lib/%.o: lib/%.c $(HEADERS) | $(B)/lib
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
+$(B)/tools/%.o: tools/%.c $(HEADERS) | $(B)/tools
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
+$(B)/libsparsetune.a: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+bin/%: $(B)/tools/%.o $(B)/libsparsetune.a | bin
+	$(CC) $(OPT) $< $(B)/libsparsetune.a $(LIBS) $(LDFLAGS) -o $@
+
+# ---- sanitizer objects (tests) ----
+$(S)/lib/%.o: lib/%.c $(HEADERS) | $(S)/lib
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
+$(S)/tools/%.o: tools/%.c $(HEADERS) | $(S)/tools
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
+$(S)/unit/%.o: tests/unit/%.c $(HEADERS) | $(S)/unit
+	$(CC) $(CFLAGS_BASE) -Itests/unit $(SANFLAGS) $(CFLAGS) -c $< -o $@
+$(S)/libsparsetune.a: $(patsubst lib/%.c,$(S)/lib/%.o,$(LIB_SRC))
+	rm -f $@ && ar rcs $@ $^
+$(S)/bin/%: $(S)/tools/%.o $(S)/libsparsetune.a | $(S)/bin
+	$(CC) $(SANFLAGS) $< $(S)/libsparsetune.a $(LIBS) -o $@
+$(S)/unit-tests: $(patsubst tests/unit/%.c,$(S)/unit/%.o,$(UNIT_SRC)) $(S)/libsparsetune.a
+	$(CC) $(SANFLAGS) $^ $(LIBS) -o $@
+
+$(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
+	$(CC) $(CFLAGS_BASE) -Itests/unit $(OPT) $(CFLAGS) -c $< -o $@
+$(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
+	$(CC) $(OPT) $^ $(LIBS) -o $@
+
+bin $(B)/lib $(B)/tools $(B)/unit $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
+	mkdir -p $@
+
+# ---- tests ----
+ifeq ($(SAN),1)
+TEST_BIN  = $(S)/bin
+UNIT      = $(S)/unit-tests
+TEST_ENV  = ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+else
+TEST_BIN  = bin
+UNIT      = $(B)/unit-tests
+TEST_ENV  =
+endif
+
+test-build: $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
+
+# The unit-test harness and bats both print a summary; tests/run-tests combines them into
+# the last line "N passed, N failed[, N skipped]".
+test: test-build
+	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
+
+bench: all
+	tests/bench/run-all
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(addprefix bin/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -e "$$f" ] || continue; \
+	  install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done
+
+DEBS = build-essential pkg-config libmsgpack-dev libarchive-dev libjansson-dev libpcre2-dev \
+       libssl-dev libdnnl-dev libopenblas-dev libgsl-dev bats bats-assert bats-support \
+       parallel gnuplot-nox python3-torch python3-numpy python3-scipy \
+       xz-utils zip unzip zstd bzip2
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS)
+	command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+	cd tests/parity && npm ci --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test test-build bench install deps clean
+.SECONDARY:
