@@ -91,25 +91,38 @@ static char *norm_name(const char *s) {
 
 /* ---------------------------------------------------------------- libarchive helpers */
 
+static _Noreturn void ar_die(struct archive *a, const char *apath, const char *fallback) {
+    const char *msg = archive_error_string(a);
+    if (!msg || !*msg) msg = fallback;
+    /* libarchive says only this for a zip cut before its central directory. */
+    if (strstr(msg, "Unrecognized archive format"))
+        die(apath, "%s (truncated, or not a zip/tar archive?)", msg);
+    die(apath, "%s", msg);
+}
+
 static struct archive *ar_open(const char *apath) {
     struct stat sb;
     if (stat(apath, &sb) != 0) die(apath, "%s", strerror(errno));
     if (S_ISDIR(sb.st_mode)) die(apath, "is a directory, not an archive");
     struct archive *a = archive_read_new();
     if (!a) die(apath, "out of memory");
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    if (archive_read_open_filename(a, apath, 1 << 16) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(a);
-        die(apath, "%s", msg ? msg : "cannot open archive");
+    size_t n = strlen(apath);
+    if (n >= 4 && strcasecmp(apath + n - 4, ".zip") == 0) {
+        /* Read zips through their central directory: a zip without one (truncated) is an
+         * error, not a stream of whatever local entries happen to survive. */
+        archive_read_support_format_zip_seekable(a);
+    } else {
+        /* Only tar (ustar, pax, GNU): "all formats" would take any text file for an mtree
+         * spec and report its lines as members. */
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        archive_read_support_format_empty(a);
     }
+    if (archive_read_open_filename(a, apath, 1 << 16) != ARCHIVE_OK)
+        ar_die(a, apath, "cannot open archive");
     return a;
 }
 
-static _Noreturn void ar_die(struct archive *a, const char *apath, const char *fallback) {
-    const char *msg = archive_error_string(a);
-    die(apath, "%s", msg && *msg ? msg : fallback);
-}
 
 /* Next header, NULL at the end; dies on a corrupt or truncated archive. */
 static struct archive_entry *ar_next(struct archive *a, const char *apath) {
