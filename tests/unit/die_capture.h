@@ -42,8 +42,11 @@ static inline int die_capture(void (*fn)(void *), void *arg, char *msg, size_t c
 /* A fresh temporary directory (malloc'ed path); remove it with rm_tree. */
 static inline char *make_tmpdir(void) {
     char tmpl[] = "/tmp/sparsetune-test-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
+    if (!mkdtemp(tmpl)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return strdup(tmpl);
 }
 
 static inline void rm_tree(char *dir) {
