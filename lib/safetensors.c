@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "source.h"
 #include "util.h"
 
 /* Tensor data are little-endian; we read them with memcpy into host values. */
@@ -442,6 +443,22 @@ SafeTensors *safetensors_open(const char *path) {
     char err[512];
     SafeTensors *st = parse_impl(map, len, MAP_MMAP, path, err, sizeof err);
     if (!st) die(path, "%s", err);
+    return st;
+}
+
+SafeTensors *safetensors_load(Source *src, const char *name) {
+    char *path = source_dir_file_path(src, name);
+    if (path) {
+        SafeTensors *st = safetensors_open(path);
+        free(path);
+        return st;
+    }
+    size_t len;
+    char *buf = source_dir_read(src, name, &len);
+    if (!buf) return NULL;
+    char *where = source_dir_describe(src, name);
+    SafeTensors *st = safetensors_from_buffer(buf, len, where);
+    free(where);
     return st;
 }
 

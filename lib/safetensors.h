@@ -59,6 +59,11 @@ SafeTensors *safetensors_from_buffer(void *buf, size_t len, const char *where);
  * outlive the result. */
 SafeTensors *safetensors_parse(void *buf, size_t len, int owns, const char *where, char *err,
                                size_t errlen);
+/* The file `name` (e.g. "model.safetensors") of a directory source (source.h): mmap'ed from a
+ * real directory, read into memory from an archive.  NULL when absent; dies on invalid
+ * content, naming the file as the user would write it (DIR/name or ARCHIVE:DIR/name). */
+struct Source;
+SafeTensors *safetensors_load(struct Source *src, const char *name);
 /* NULL when absent. */
 const SafeTensor *safetensors_find(const SafeTensors *st, const char *name);
 /* A "__metadata__" value, NULL when absent. */

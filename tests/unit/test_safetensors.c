@@ -9,6 +9,7 @@
 #include "die_capture.h"
 #include "harness.h"
 #include "safetensors.h"
+#include "source.h"
 #include "util.h"
 
 static uint32_t fbits(float f) {
@@ -534,5 +535,58 @@ TEST(safetensors_interop_with_python_torch) {
         CHECK_STR(st->t[0].name, "d.i64");
         safetensors_close(st);
     }
+    rm_tree(dir);
+}
+
+/* ---------------------------------------------------------------- loading from sources */
+
+static void load_arg(void *p) {
+    Source *s = source_open_dir(p);
+    safetensors_close(safetensors_load(s, "bad.safetensors"));
+}
+
+TEST(safetensors_load_from_dir_and_archive) {
+    if (system("command -v tar >/dev/null") != 0) {
+        harness_skip("tar not installed");
+        return;
+    }
+    char *dir = make_tmpdir();
+    char p[600], cmd[1400];
+    snprintf(p, sizeof p, "%s/model", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/model/model.safetensors", dir);
+    Tensors t;
+    make_tensors(&t);
+    write_tensors(&t, p);
+    snprintf(p, sizeof p, "%s/model/bad.safetensors", dir);
+    FILE *f = fopen(p, "wb");
+    fwrite("\x02\0\0\0\0\0\0\0{}", 1, 10, f);
+    fputc('x', f); /* one byte no tensor covers */
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cd '%s' && tar -czf m.tar.gz model", dir);
+    CHECK(system(cmd) == 0);
+
+    snprintf(p, sizeof p, "%s/model", dir);
+    Source *s = source_open_dir(p);
+    SafeTensors *st = safetensors_load(s, "model.safetensors");
+    CHECK(st && st->map_kind == 2); /* mmap'ed */
+    if (st) check_tensors(st, &t);
+    safetensors_close(st);
+    CHECK(safetensors_load(s, "nope.safetensors") == NULL);
+    source_close(s);
+
+    snprintf(p, sizeof p, "%s/m.tar.gz", dir);
+    s = source_open_dir(p);
+    st = safetensors_load(s, "model.safetensors");
+    CHECK(st && st->map_kind == 1); /* read from the archive */
+    if (st) check_tensors(st, &t);
+    safetensors_close(st);
+    CHECK(safetensors_load(s, "nope.safetensors") == NULL);
+    source_close(s);
+
+    char msg[1024], want[800];
+    CHECK_EQ_INT(die_capture(load_arg, p, msg, sizeof msg), 1);
+    snprintf(want, sizeof want, "%s:model/bad.safetensors: tensors cover 0 bytes of a 1-byte", p);
+    CHECK_MSG(strstr(msg, want) != NULL, "%s", msg);
     rm_tree(dir);
 }
