@@ -142,11 +142,15 @@ static const char *entry_name(struct archive_entry *e) {
 static char *ar_read_data(struct archive *a, struct archive_entry *e, const char *apath,
                           const char *member, size_t *len) {
     int64_t hint = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-    /* The header's size is untrusted: start at most at 64 MiB and grow. */
-    const int64_t first_max = (int64_t)64 << 20;
-    size_t cap = hint > 0 && hint < first_max ? (size_t)hint + 1 : (size_t)1 << 16;
-    if (hint >= first_max) cap = (size_t)first_max;
-    char *buf = xmalloc(cap);
+    /* The header's size is untrusted: take it when the memory is there (Linux commits pages
+     * only when written), else start small and grow. */
+    size_t cap = (size_t)1 << 16;
+    char *buf = NULL;
+    /* +4096: room for the final zero-length read, so an exact hint never reallocates. */
+    if (hint > 0 && (uint64_t)hint < SIZE_MAX / 2 && (buf = malloc((size_t)hint + 4096)))
+        cap = (size_t)hint + 4096;
+    else
+        buf = xmalloc(cap);
     size_t n = 0;
     for (;;) {
         if (n + 1 >= cap) buf = xrealloc(buf, cap *= 2);
