@@ -167,6 +167,16 @@ static char *ar_read_data(struct archive *a, struct archive_entry *e, const char
     return buf;
 }
 
+/* Links are not followed: a tar of a HuggingFace cache snapshot holds symlinks to blobs. */
+static void check_regular(struct archive_entry *e, const char *apath, const char *shown) {
+    int type = archive_entry_filetype(e);
+    if (type == AE_IFDIR) die(apath, "'%s' is a directory", shown);
+    if (type == AE_IFLNK || archive_entry_hardlink(e))
+        die(apath, "'%s' is a %s link; archive the file itself (tar --dereference)", shown,
+            type == AE_IFLNK ? "symbolic" : "hard");
+    if (type != AE_IFREG) die(apath, "'%s' is not a regular file", shown);
+}
+
 /* Scans apath for the regular file `want` (normalised) and returns its data. */
 static char *ar_read_member(const char *apath, const char *want, const char *shown,
                             size_t *len) {
@@ -180,8 +190,7 @@ static char *ar_read_member(const char *apath, const char *want, const char *sho
         int hit = strcmp(n, want) == 0;
         free(n);
         if (!hit) continue;
-        if (archive_entry_filetype(e) == AE_IFDIR) die(apath, "'%s' is a directory", shown);
-        if (archive_entry_filetype(e) != AE_IFREG) die(apath, "'%s' is not a regular file", shown);
+        check_regular(e, apath, shown);
         buf = ar_read_data(a, e, apath, shown, len);
         break;
     }
@@ -269,7 +278,8 @@ static void scan_archive(Source *s, const char *dir) {
         const char *nm = entry_name(e);
         if (!nm) continue;
         int type = archive_entry_filetype(e);
-        if (type != AE_IFREG && type != AE_IFDIR) continue;
+        int link = type == AE_IFLNK || archive_entry_hardlink(e) != NULL;
+        if (type != AE_IFREG && type != AE_IFDIR && !link) continue;
         if (n == cap) es = xrealloc(es, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *es);
         Entry *x = &es[n++];
         memset(x, 0, sizeof *x);
@@ -278,7 +288,7 @@ static void scan_archive(Source *s, const char *dir) {
         /* Keep small files that may belong to the directory: they cost no extra scan. */
         int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
         int inside = !dlen || (strncmp(x->name, dir, dlen) == 0 && x->name[dlen] == '/');
-        if (!x->is_dir && inside && size >= 0 && size <= cache_member_max &&
+        if (!x->is_dir && !link && inside && size >= 0 && size <= cache_member_max &&
             cached + size <= cache_total_max) {
             x->data = ar_read_data(a, e, s->path, x->name, &x->len);
             cached += (int64_t)x->len;

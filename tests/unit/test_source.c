@@ -63,6 +63,7 @@ static const char *build_tree(void) {
     free(big);
     snprintf(p, sizeof p, "%s/model/zz_last.txt", d);
     write_file(p, "last\n", 5);
+    if (sh("ln -s config.json '%s/model/link.json'", d) != 0) return NULL;
     /* Archives: sorted member order so "zz_last.txt" follows big.bin. */
     const char *cmds[] = {
         "cd '%s' && tar --sort=name -cf m.tar model",
@@ -300,6 +301,13 @@ TEST(source_error_messages) {
     expect_death(read_arg, p, "plain-missing.txt: No such file or directory", __LINE__);
     snprintf(p, sizeof p, "%s/model", T);
     expect_death(read_arg, p, "model: is a directory", __LINE__);
+    /* tar keeps symbolic links as links (a HuggingFace cache snapshot is made of them). */
+    snprintf(p, sizeof p, "%s/m.tar.gz:model/link.json", T);
+    expect_death(read_arg, p, "m.tar.gz: 'model/link.json' is a symbolic link; archive the file",
+                 __LINE__);
+    snprintf(p, sizeof p, "%s/m.tar.gz", T);
+    DirRead r = {p, "link.json"};
+    expect_death(dir_read_arg, &r, "m.tar.gz: 'model/link.json' is a symbolic link", __LINE__);
     /* Directory sources. */
     snprintf(p, sizeof p, "%s/m.tar.gz:nodir", T);
     expect_death(open_dir_arg, p, "m.tar.gz: no directory 'nodir'", __LINE__);
