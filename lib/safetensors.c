@@ -175,9 +175,10 @@ static int span_cmp(const void *a, const void *b) {
     return x->idx - y->idx;
 }
 
-static const SafeTensor *sort_base; /* qsort has no context argument in C11 */
-static int name_cmp(const void *a, const void *b) {
-    return strcmp(sort_base[*(const int *)a].name, sort_base[*(const int *)b].name);
+/* glibc's qsort_r (the Makefile defines _GNU_SOURCE): no global sort state. */
+static int name_cmp(const void *a, const void *b, void *base) {
+    const SafeTensor *t = base;
+    return strcmp(t[*(const int *)a].name, t[*(const int *)b].name);
 }
 
 static void release_map(void *buf, size_t len, int kind) {
@@ -392,8 +393,7 @@ static SafeTensors *parse_impl(void *buf, size_t len, int kind, const char *wher
     free(sp);
     st->by_name = xmalloc((n ? (size_t)n : 1) * sizeof *st->by_name);
     for (int i = 0; i < n; i++) st->by_name[i] = i;
-    sort_base = st->t;
-    qsort(st->by_name, (size_t)n, sizeof *st->by_name, name_cmp);
+    qsort_r(st->by_name, (size_t)n, sizeof *st->by_name, name_cmp, st->t);
     if (meta) st->meta = json_incref(meta);
     json_decref(root);
     st->map = buf;
