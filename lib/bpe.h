@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "utf8.h" /* utf8_valid() */
+
 typedef struct Bpe Bpe;
 
 /* Load from a directory or archive (see source.h) holding vocab.json + merges.txt (RoBERTa,
@@ -49,9 +51,5 @@ size_t bpe_encode(Bpe *b, const char *text, size_t len, int32_t **ids, size_t *n
 /* Decode ids back to UTF-8 bytes (malloc'ed, NUL-terminated; may contain invalid UTF-8 when
  * the ids split a character).  NULL if an id is not in the vocabulary. */
 char *bpe_decode(const Bpe *b, const int32_t *ids, size_t n);
-
-/* 1 if s[0..len) is valid UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF); else 0 and
- * *bad_offset (if not NULL) is the offset of the first invalid sequence. */
-int utf8_valid(const char *s, size_t len, size_t *bad_offset);
 
 #endif

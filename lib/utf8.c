@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bpe.h"
+#include "utf8.h"
 
 int utf8_valid(const char *str, size_t len, size_t *bad_offset) {
     const unsigned char *s = (const unsigned char *)str;

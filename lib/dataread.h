@@ -1,0 +1,36 @@
+/* dataread.h — rows of a data file (JSON lines or GLUE-style TSV) as JSON objects.
+ *
+ * Both formats give one jansson object per row, so task code reads fields the same way:
+ * JSON lines keep their types; TSV rows (first row = column names, tab-separated, no quoting,
+ * as GLUE ships them) give string fields.  Blank lines are skipped.  Errors name the row:
+ * "FILE:LINE: invalid JSON: ...", "FILE:LINE: invalid UTF-8 at byte N", "FILE:LINE: expected 3
+ * tab-separated fields, got 2", "FILE: empty input". */
+#ifndef SPARSETUNE_DATAREAD_H
+#define SPARSETUNE_DATAREAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef enum { DATA_AUTO, DATA_JSONL, DATA_TSV } DataFormat;
+
+typedef struct DataRow {
+    json_t *obj; /* owned by the DataFile */
+    long line;   /* 1-based line number in the file */
+} DataRow;
+
+typedef struct DataFile {
+    char *name;  /* path as given, for messages */
+    char sha256[65];
+    DataRow *rows;
+    size_t n;
+} DataFile;
+
+/* Read a whole file (plain path, "-" or ARCHIVE:MEMBER), parse every row, die on errors. */
+DataFile *datafile_read(const char *path, DataFormat fmt);
+/* Parse rows from a buffer (used by datafile_read and tests); dies with name:line messages. */
+DataFile *datafile_parse(const char *buf, size_t len, const char *name, DataFormat fmt);
+void datafile_free(DataFile *f);
+/* Format from a name: ".tsv" (also inside ARCHIVE:MEMBER) -> TSV, otherwise JSON lines. */
+DataFormat dataformat_guess(const char *path);
+
+#endif
