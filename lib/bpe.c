@@ -16,11 +16,25 @@
 #define CACHE_MAX_KEY 64          /* longer pieces are rare: not worth caching */
 #define CACHE_MAX_ENTRIES (1u << 20) /* then the cache is emptied and refilled */
 
+/* One 32-byte slot per piece: short pieces (most of them) keep their bytes and ids inline,
+ * so a cache hit touches a single cache line; longer ones point into the arenas. */
+#define INLINE_KEY 16
+#define INLINE_IDS 2
 typedef struct {
-    uint64_t h;
-    uint32_t koff, ioff;
-    uint16_t klen, nids; /* klen 0: empty slot */
+    uint32_t h;
+    uint8_t klen, nids; /* klen 0: empty slot */
+    uint16_t pad;
+    union {
+        struct {
+            char key[INLINE_KEY];
+            int32_t ids[INLINE_IDS];
+        } in;
+        struct {
+            uint32_t koff, ioff;
+        } ext;
+    } u;
 } CacheEnt;
+_Static_assert(sizeof(CacheEnt) == 32, "two cache slots per cache line");
 
 struct Bpe {
     int32_t vocab_size;  /* max id + 1 */
@@ -472,6 +486,10 @@ static size_t merge_piece(Bpe *b, const unsigned char *s, size_t n) {
 
 /* ---- the piece cache ---- */
 
+static inline int ent_inline(size_t klen, size_t nids) {
+    return klen <= INLINE_KEY && nids <= INLINE_IDS;
+}
+
 static void cache_clear(Bpe *b) {
     memset(b->ctab, 0, (b->cmask + 1) * sizeof *b->ctab);
     b->ccount = 0;
@@ -484,7 +502,11 @@ static void cache_grow(Bpe *b) {
     CacheEnt *t = xcalloc(ncap, sizeof *t);
     for (size_t i = 0; i <= b->cmask; i++) {
         if (!b->ctab[i].klen) continue;
-        size_t k = b->ctab[i].h & (ncap - 1);
+        size_t k = hash_bytes(b->ctab[i].klen && ent_inline(b->ctab[i].klen, b->ctab[i].nids)
+                                  ? b->ctab[i].u.in.key
+                                  : b->ckeys + b->ctab[i].u.ext.koff,
+                              b->ctab[i].klen) &
+                   (ncap - 1);
         while (t[k].klen) k = (k + 1) & (ncap - 1);
         t[k] = b->ctab[i];
     }
@@ -497,26 +519,31 @@ static void cache_put(Bpe *b, uint64_t h, const char *key, size_t klen, const in
                       size_t nids) {
     if (b->ccount >= CACHE_MAX_ENTRIES) cache_clear(b);
     if (2 * (b->ccount + 1) > b->cmask + 1) cache_grow(b);
-    if (b->ckeys_len + klen > b->ckeys_cap) {
-        b->ckeys_cap = (b->ckeys_len + klen) * 2 + 4096;
-        b->ckeys = xrealloc(b->ckeys, b->ckeys_cap);
-    }
-    if (b->cids_len + nids > b->cids_cap) {
-        b->cids_cap = (b->cids_len + nids) * 2 + 1024;
-        b->cids = xrealloc(b->cids, b->cids_cap * sizeof *b->cids);
-    }
     size_t i = h & b->cmask;
     while (b->ctab[i].klen) i = (i + 1) & b->cmask;
     CacheEnt *c = &b->ctab[i];
-    c->h = h;
-    c->koff = (uint32_t)b->ckeys_len;
-    c->klen = (uint16_t)klen;
-    c->ioff = (uint32_t)b->cids_len;
-    c->nids = (uint16_t)nids;
-    memcpy(b->ckeys + b->ckeys_len, key, klen);
-    b->ckeys_len += klen;
-    memcpy(b->cids + b->cids_len, ids, nids * sizeof *ids);
-    b->cids_len += nids;
+    c->h = (uint32_t)(h >> 32);
+    c->klen = (uint8_t)klen;
+    c->nids = (uint8_t)nids;
+    if (ent_inline(klen, nids)) {
+        memcpy(c->u.in.key, key, klen);
+        memcpy(c->u.in.ids, ids, nids * sizeof *ids);
+    } else {
+        if (b->ckeys_len + klen > b->ckeys_cap) {
+            b->ckeys_cap = (b->ckeys_len + klen) * 2 + 4096;
+            b->ckeys = xrealloc(b->ckeys, b->ckeys_cap);
+        }
+        if (b->cids_len + nids > b->cids_cap) {
+            b->cids_cap = (b->cids_len + nids) * 2 + 1024;
+            b->cids = xrealloc(b->cids, b->cids_cap * sizeof *b->cids);
+        }
+        c->u.ext.koff = (uint32_t)b->ckeys_len;
+        c->u.ext.ioff = (uint32_t)b->cids_len;
+        memcpy(b->ckeys + b->ckeys_len, key, klen);
+        b->ckeys_len += klen;
+        memcpy(b->cids + b->cids_len, ids, nids * sizeof *ids);
+        b->cids_len += nids;
+    }
     b->ccount++;
 }
 
@@ -532,15 +559,17 @@ static void encode_piece(Bpe *b, const char *s, size_t len, int32_t **ids, size_
     uint64_t h = 0;
     if (len <= CACHE_MAX_KEY) {
         h = hash_bytes(s, len);
+        uint32_t h32 = (uint32_t)(h >> 32);
         for (size_t i = h & b->cmask;; i = (i + 1) & b->cmask) {
             const CacheEnt *c = &b->ctab[i];
             if (!c->klen) break;
-            if (c->h == h && c->klen == len && memcmp(b->ckeys + c->koff, s, len) == 0) {
-                reserve(ids, n, cap, c->nids);
-                memcpy(*ids + *n, b->cids + c->ioff, c->nids * sizeof **ids);
-                *n += c->nids;
-                return;
-            }
+            if (c->h != h32 || c->klen != len) continue;
+            int in = ent_inline(len, c->nids);
+            if (memcmp(in ? c->u.in.key : b->ckeys + c->u.ext.koff, s, len) != 0) continue;
+            reserve(ids, n, cap, c->nids);
+            memcpy(*ids + *n, in ? c->u.in.ids : b->cids + c->u.ext.ioff, c->nids * sizeof **ids);
+            *n += c->nids;
+            return;
         }
     }
     size_t m = merge_piece(b, (const unsigned char *)s, len);

@@ -2,7 +2,8 @@
 // Reference encoder for the parity tests: reads JSON lines {"text": ...} (a file or stdin) and
 // prints, per line, one JSON array of GPT-2 token ids from gpt-3-encoder (a JS port of GPT-2's
 // encoder.py).  --field NAME reads another field.  --time encodes without printing and writes
-// "bytes seconds" to stderr, timing only the encode() calls (the benchmark uses this).
+// "bytes seconds tokens" to stderr, timing only the encode() calls in CPU time (user + system,
+// so a busy machine does not skew it; the benchmark pins node to one core).
 'use strict';
 const fs = require('fs');
 const { encode } = require('gpt-3-encoder');
@@ -25,9 +26,10 @@ for (const line of input.split('\n')) {
 if (time) {
   let bytes = 0, ntok = 0;
   for (const t of texts) bytes += Buffer.byteLength(t, 'utf8');
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (const t of texts) ntok += encode(t).length;
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const d = process.cpuUsage(t0);
+  const secs = (d.user + d.system) / 1e6;
   process.stderr.write(`${bytes} ${secs} ${ntok}\n`);
 } else {
   const out = [];

