@@ -59,7 +59,7 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
 	$(CC) $(OPT) $^ $(LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
+bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
 	mkdir -p $@
 
 # ---- tests ----
@@ -80,7 +80,14 @@ test-build: $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
 test: test-build
 	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
 
-bench: all
+# Benchmark programs: tests/bench/*.c -> build/opt/bench/<name> (optimised, one file each).
+BENCH_SRC = $(wildcard tests/bench/*.c)
+BENCH     = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(LIBS) -o $@
+bench-build: $(BENCH)
+
+bench: all bench-build
 	tests/bench/run-all
 
 install: all
@@ -103,5 +110,5 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-build bench install deps clean
+.PHONY: all test test-build bench bench-build install deps clean
 .SECONDARY:
