@@ -1,4 +1,11 @@
-/* hfconfig.h — the fields of a HuggingFace RoBERTa config.json that the engine needs. */
+/* hfconfig.h — the fields of a HuggingFace RoBERTa config.json that the engine needs.
+ *
+ * Defaults are transformers' RobertaConfig (BertConfig's with RoBERTa's vocabulary and
+ * special ids).  HF itself makes every key optional, but every config.json that
+ * save_pretrained writes contains the five sizes (they are not PretrainedConfig keys, so they
+ * are never dropped as defaults); a file without them is the wrong file (e.g. a
+ * tokenizer_config.json), so we require them: vocab_size, hidden_size, num_hidden_layers,
+ * num_attention_heads, intermediate_size. */
 #ifndef SPARSETUNE_HFCONFIG_H
 #define SPARSETUNE_HFCONFIG_H
 
@@ -18,19 +25,37 @@ typedef struct HfConfig {
     double layer_norm_eps;
     double hidden_dropout_prob;
     double attention_probs_dropout_prob;
+    double classifier_dropout; /* < 0: null (HF then uses hidden_dropout_prob) */
     double initializer_range;
-    char hidden_act[32]; /* "gelu" only is supported by the engine */
-    char model_type[32];
-    int num_labels; /* from id2label when present, else 0 */
+    char hidden_act[32];              /* "gelu" only is supported by the engine */
+    char position_embedding_type[32]; /* "absolute" only */
+    char model_type[32];              /* "roberta" or "xlm-roberta" */
+    char architecture[64];            /* first of "architectures", "" when absent */
+    int num_labels;  /* from id2label (or "num_labels") when present, else 0 */
+    char **id2label; /* num_labels names (malloc'ed) or NULL; hfconfig_free releases them */
 } HfConfig;
 
-/* Parse config.json text; dies "tool: where: what" on invalid JSON, missing or ill-typed
- * required keys (sizes), or inconsistent values (hidden % heads != 0). Optional keys get HF's
- * RobertaConfig defaults. */
-void hfconfig_parse(const char *json_text, size_t len, const char *where, HfConfig *cfg);
-/* Serialise to config.json text with HF's keys (malloc'ed). */
-char *hfconfig_to_json(const HfConfig *cfg);
-/* HF defaults of RobertaConfig (roberta-base sizes). */
+/* HF defaults of RobertaConfig (roberta-base sizes, but 512 positions and 2 token types, as
+ * the class defaults are; roberta-base's own config.json says 514 and 1). No labels. */
 void hfconfig_default(HfConfig *cfg);
+
+/* Parse config.json text; dies "tool: where: what" on invalid JSON, missing or ill-typed
+ * required keys (sizes), or unsupported/inconsistent values (hidden % heads != 0,
+ * hidden_act other than "gelu", ...). Optional keys get RobertaConfig's defaults. */
+void hfconfig_parse(const char *json_text, size_t len, const char *where, HfConfig *cfg);
+/* Same, without dying: returns 0, or -1 with the reason in err (cfg then holds no labels). */
+int hfconfig_parse_err(const char *json_text, size_t len, HfConfig *cfg, char *err,
+                       size_t errlen);
+
+/* Set the labels: names may be NULL (then "LABEL_0"...); replaces any previous ones. */
+void hfconfig_set_labels(HfConfig *cfg, int n, const char *const *names);
+/* Release id2label (the struct itself is the caller's). */
+void hfconfig_free(HfConfig *cfg);
+
+/* Serialise to config.json text (malloc'ed) as transformers writes it: sorted keys, 2-space
+ * indent, shortest round-trip reals. "architectures" is cfg->architecture when set, else
+ * RobertaForSequenceClassification with labels and RobertaForMaskedLM without; id2label and
+ * label2id are written when num_labels > 0; torch_dtype "float32". */
+char *hfconfig_to_json(const HfConfig *cfg);
 
 #endif
