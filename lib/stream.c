@@ -191,6 +191,7 @@ struct StReader {
     char *kind;
     uint64_t count;
     int eof, done;
+    int io_error; /* the last error was a read error, not bad content */
     char err[512];
 };
 
@@ -212,7 +213,10 @@ static int refill(StReader *r) {
     char *buf = msgpack_unpacker_buffer(r->up);
     size_t n = fread(buf, 1, cap, r->fp);
     if (n == 0) {
-        if (ferror(r->fp)) return seterr(r, "read error: %s", strerror(errno));
+        if (ferror(r->fp)) {
+            r->io_error = 1;
+            return seterr(r, "read error: %s", strerror(errno));
+        }
         r->eof = 1;
         sha256_final_hex(r->sha, r->sha_hex);
         r->sha = NULL;
@@ -285,6 +289,7 @@ static int read_header(StReader *r, const char *want_kind) {
     if (got == 0) return seterr(r, "empty input: not a sparsetune stream");
     if (got < 0) {
         if (partial) return seterr(r, "truncated stream: incomplete header");
+        if (r->io_error) return -1;
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", r->err);
         return seterr(r, "not a msgpack stream (%s)", tmp);
@@ -403,6 +408,7 @@ int st_reader_try_next(StReader *r, StRecord *rec) {
         return seterr(r, "truncated stream: no end marker after %llu records",
                       (unsigned long long)r->count);
     if (got < 0) {
+        if (r->io_error) return -1;
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", r->err);
         return seterr(r, "record %llu: %s", (unsigned long long)r->count, tmp);

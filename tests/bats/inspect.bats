@@ -254,6 +254,10 @@ EOF
   run inspect nonexistent.st
   assert_failure 1
   assert_output "inspect: nonexistent.st: No such file or directory"
+  mkdir adir
+  run inspect adir
+  assert_failure 1
+  assert_output "inspect: adir: read error: Is a directory"
   run bash -c "printf '' | inspect"
   assert_failure 1
   assert_output "inspect: <stdin>: empty input: not a sparsetune stream"
