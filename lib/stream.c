@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "mpscan.h"
 
 /* ======================= writer ======================= */
 
@@ -191,7 +192,8 @@ struct StReader {
     char *kind;
     uint64_t count;
     int eof, done;
-    int io_error; /* the last error was a read error, not bad content */
+    int io_error; /* the last error is reported as is (read error, pre-scan) */
+    MpScan scan;
     char err[512];
 };
 
@@ -223,6 +225,12 @@ static int refill(StReader *r) {
         return 0;
     }
     sha256_update(r->sha, buf, n);
+    if (mpscan_feed(&r->scan, buf, n) < 0) {
+        r->io_error = 1;
+        return seterr(r, "malformed msgpack at byte %llu: a container of %llu elements (at most %u)",
+                      (unsigned long long)r->scan.bad_offset, (unsigned long long)r->scan.bad_count,
+                      MPSCAN_MAX_ELEMS);
+    }
     msgpack_unpacker_buffer_consumed(r->up, n);
     return 1;
 }

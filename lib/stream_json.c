@@ -89,38 +89,34 @@ static json_t *conv(Conv *c, const msgpack_object *o, int depth) {
         json_t *m = json_object();
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            char keybuf[64];
-            char *key = NULL;
+            json_t *v = conv(c, &kv->val, depth + 1);
+            if (!v) { json_decref(m); return NULL; }
             if (kv->key.type == MSGPACK_OBJECT_STR) {
-                key = xmalloc(kv->key.via.str.size + 1);
-                memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-                key[kv->key.via.str.size] = '\0';
-                if (strlen(key) != kv->key.via.str.size) {
-                    free(key);
-                    key = NULL;
+                json_t *ks = json_stringn(kv->key.via.str.ptr, kv->key.via.str.size);
+                if (ks) { /* valid UTF-8 (NUL allowed: setn) */
+                    json_object_setn_new(m, json_string_value(ks), json_string_length(ks), v);
+                    json_decref(ks);
+                    continue;
                 }
-            } else if (!c->strict) {
-                if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                    snprintf(keybuf, sizeof keybuf, "%llu", (unsigned long long)kv->key.via.u64);
-                else if (kv->key.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                    snprintf(keybuf, sizeof keybuf, "%lld", (long long)kv->key.via.i64);
-                else
-                    snprintf(keybuf, sizeof keybuf, "<%s key>", st_msgpack_type_name(&kv->key));
-                key = xstrdup(keybuf);
+                if (c->strict) {
+                    json_decref(v);
+                    json_decref(m);
+                    return fail(c, "invalid UTF-8 in a map key");
+                }
             }
-            if (!key) {
+            if (c->strict) {
+                json_decref(v);
                 json_decref(m);
                 return fail(c, "map key is %s, not a string", st_msgpack_type_name(&kv->key));
             }
-            json_t *v = conv(c, &kv->val, depth + 1);
-            if (!v) { free(key); json_decref(m); return NULL; }
-            /* json_object_set_new rejects invalid UTF-8 keys */
-            if (json_object_set_new(m, key, v) != 0) {
-                free(key);
-                json_decref(m);
-                return fail(c, "invalid map key");
-            }
-            free(key);
+            char key[64];
+            if (kv->key.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                snprintf(key, sizeof key, "%llu", (unsigned long long)kv->key.via.u64);
+            else if (kv->key.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                snprintf(key, sizeof key, "%lld", (long long)kv->key.via.i64);
+            else if (kv->key.type == MSGPACK_OBJECT_STR) snprintf(key, sizeof key, "<invalid UTF-8 key>");
+            else snprintf(key, sizeof key, "<%s key>", st_msgpack_type_name(&kv->key));
+            json_object_set_new(m, key, v);
         }
         return m;
     }

@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "hash.h"
+#include "mpscan.h"
 #include "npy.h"
 #include "provenance.h"
 #include "stream.h"
@@ -600,4 +601,60 @@ TEST(stream_peak_rss) {
     printf("     peak RSS growth reading two %zu MiB records: %.1f MiB (%.2fx one record)\n", mb,
            peak_kb / 1024.0, ratio);
     CHECK_MSG(ratio < bound, "peak RSS %.2fx the record size (bound %.2f)", ratio, bound);
+}
+
+/* ---------- pre-scan of container sizes ---------- */
+
+static void more_huge_array(msgpack_packer *pk) {
+    msgpack_pack_map(pk, 1);
+    msgpack_pack_str(pk, 1);
+    msgpack_pack_str_body(pk, "x", 1);
+    msgpack_pack_array(pk, 0xffffffffu); /* 4 billion elements declared, none present */
+}
+
+TEST(stream_absurd_container_refused_before_allocation) {
+    Mem m = hand_stream("examples", 1, more_huge_array);
+    expect_error(m.buf, m.len, NULL, "a container of 4294967295 elements (at most 16777216)");
+    free(m.buf);
+    /* the scanner skips bin bodies whatever bytes they hold, fed one byte at a time */
+    uint8_t tok[] = {0xc4, 3, 0xdd, 0xff, 0xff, /* bin8 holding an array32 header */
+                     0xd8, 1, 0xdd, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                     0xdc, 0x01, 0x00, 0xde, 0xff, 0xff}; /* fixext16, array16 256, map16 65535 */
+    MpScan s = {0};
+    for (size_t i = 0; i < sizeof tok; i++) CHECK_EQ_INT(mpscan_feed(&s, tok + i, 1), 0);
+    CHECK_EQ_INT(s.offset, sizeof tok);
+    uint8_t bad[] = {0x93, 0x01, 0xdf, 0x01, 0x00, 0x00, 0x01};
+    MpScan t = {0};
+    CHECK_EQ_INT(mpscan_feed(&t, bad, sizeof bad), -1);
+    CHECK_EQ_INT(t.bad_offset, 2);
+    CHECK_EQ_INT(t.bad_count, 0x01000001);
+}
+
+TEST(stream_msgpack_to_json_keys_and_values) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_str_with_body(&pk, "\xff", 1);
+    msgpack_pack_int(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "b", 1);
+    msgpack_pack_bin_with_body(&pk, "xyz", 3);
+    msgpack_pack_str_with_body(&pk, "c", 1);
+    msgpack_pack_double(&pk, NAN);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    json_t *j = st_msgpack_to_json(&u.data);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_STR(s, "{\"1\":\"a\",\"<invalid UTF-8 key>\":2,\"b\":{\"bin\":3},\"c\":null}");
+    free(s);
+    json_decref(j);
+    char err[128];
+    CHECK(st_msgpack_to_json_strict(&u.data, err, sizeof err) == NULL);
+    CHECK_STR(err, "map key is an integer, not a string");
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
 }
