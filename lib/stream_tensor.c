@@ -1,6 +1,8 @@
 /* stream_tensor.c — validation and access of tensor, mask and delta records. */
 #include "stream_tensor.h"
 
+#include "safetensors.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -201,28 +203,6 @@ void st_put_sparse_delta(StWriter *w, const char *name, const int64_t *shape, in
     st_put_bin(w, "value", value, 4 * k);
 }
 
-float stream_bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-float stream_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, u;
-    if (exp == 31) u = sign | 0x7f800000u | (man << 13); /* inf / nan */
-    else if (exp) u = sign | ((exp + 112) << 23) | (man << 13);
-    else if (!man) u = sign;
-    else { /* subnormal: normalise */
-        int e = -1;
-        do { e++; man <<= 1; } while (!(man & 1024));
-        u = sign | ((uint32_t)(112 - e) << 23) | ((man & 1023) << 13);
-    }
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 float st_tensor_at(const StTensor *t, int64_t i) {
     const char *p = t->data;
     switch (t->dtype) {
@@ -236,7 +216,7 @@ float st_tensor_at(const StTensor *t, int64_t i) {
     case ST_F16: {
         uint16_t h;
         memcpy(&h, p + 2 * i, 2);
-        return t->dtype == ST_BF16 ? stream_bf16_to_f32(h) : stream_f16_to_f32(h);
+        return t->dtype == ST_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
     }
     default: return 0.0f;
     }

@@ -68,8 +68,6 @@ void st_put_mask(StWriter *w, const char *name, const int64_t *shape, int ndim,
 void st_put_sparse_delta(StWriter *w, const char *name, const int64_t *shape, int ndim,
                          const uint32_t *index, const float *value, uint64_t k);
 
-float stream_bf16_to_f32(uint16_t h);
-float stream_f16_to_f32(uint16_t h);
 
 static inline uint32_t st_load_u32(const void *p, size_t i) {
     uint32_t v;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "safetensors.h"
 #include "hash.h"
 #include "mpscan.h"
 #include "npy.h"
@@ -471,15 +472,15 @@ TEST(stream_tensor_records) {
 }
 
 TEST(stream_half_conversions) {
-    CHECK_NEAR(stream_f16_to_f32(0x3c00), 1.0, 0);
-    CHECK_NEAR(stream_f16_to_f32(0xc000), -2.0, 0);
-    CHECK_NEAR(stream_f16_to_f32(0x7bff), 65504.0, 0);
-    CHECK_NEAR(stream_f16_to_f32(0x0001), ldexp(1.0, -24), 0); /* smallest subnormal */
-    CHECK_NEAR(stream_f16_to_f32(0x0200), ldexp(1.0, -15), 0);
-    CHECK(isinf(stream_f16_to_f32(0x7c00)));
-    CHECK(isnan(stream_f16_to_f32(0x7e00)));
-    CHECK_NEAR(stream_bf16_to_f32(0x3fc0), 1.5, 0);
-    CHECK_NEAR(stream_bf16_to_f32(0xc2f7), -123.5, 0);
+    CHECK_NEAR(f16_to_f32(0x3c00), 1.0, 0);
+    CHECK_NEAR(f16_to_f32(0xc000), -2.0, 0);
+    CHECK_NEAR(f16_to_f32(0x7bff), 65504.0, 0);
+    CHECK_NEAR(f16_to_f32(0x0001), ldexp(1.0, -24), 0); /* smallest subnormal */
+    CHECK_NEAR(f16_to_f32(0x0200), ldexp(1.0, -15), 0);
+    CHECK(isinf(f16_to_f32(0x7c00)));
+    CHECK(isnan(f16_to_f32(0x7e00)));
+    CHECK_NEAR(bf16_to_f32(0x3fc0), 1.5, 0);
+    CHECK_NEAR(bf16_to_f32(0xc2f7), -123.5, 0);
 }
 
 /* ---------- npy ---------- */
