@@ -87,6 +87,9 @@ $(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(LIBS) -o $@
 bench-build: $(BENCH)
 
+demo: all
+	pipelines/demo.sh $(if $(OUT),$(OUT),demo-out)
+
 bench: all bench-build
 	tests/bench/run-all
 
@@ -110,5 +113,6 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-build bench bench-build install deps clean
+
+.PHONY: demo all test test-build bench bench-build install deps clean
 .SECONDARY:
