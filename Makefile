@@ -59,7 +59,13 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
 	$(CC) $(OPT) $^ $(LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
+# Engine timing sanity check: one roberta-base training step on the CPU.
+$(B)/bench/engine-step: tests/bench/engine-step.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(LIBS) -o $@
+bench-engine: $(B)/bench/engine-step
+	$(B)/bench/engine-step
+
+bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
 	mkdir -p $@
 
 # ---- tests ----
@@ -103,5 +109,5 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-build bench install deps clean
+.PHONY: all test test-build bench bench-engine install deps clean
 .SECONDARY:

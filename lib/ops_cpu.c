@@ -18,6 +18,10 @@
 /* Column blocks of one cache line: reductions over rows run in parallel over column blocks,
  * so no two threads write the same line and the sum order is fixed (deterministic). */
 #define COLBLK 16
+/* Loops with less work than this run on one thread: for the small tensors of the heads and of
+ * the tests a parallel region costs more than it saves, and much more on a loaded machine. */
+#define PAR_MIN 32768
+#define GEMM_PAR_MIN (1 << 20) /* multiply-adds */
 
 float *ops_alloc(size_t nfloats) { return xmalloc_aligned((nfloats ? nfloats : 1) * sizeof(float)); }
 int32_t *ops_alloc_i32(size_t n) { return xmalloc_aligned((n ? n : 1) * sizeof(int32_t)); }
@@ -29,7 +33,16 @@ void ops_download(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, 
 void op_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
+    /* A small product on one thread: waking the team costs more than it saves (much more on
+     * a loaded machine).  oneDNN reads omp_get_max_threads() per call; the setting is this
+     * thread's own and restored at once. */
+    int small = (double)M * N * K < GEMM_PAR_MIN && !omp_in_parallel(), nt = 0;
+    if (small) {
+        nt = omp_get_max_threads();
+        omp_set_num_threads(1);
+    }
     dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (small) omp_set_num_threads(nt);
     if (st != dnnl_success) die("dnnl_sgemm", "failed with status %d (M=%d N=%d K=%d)", (int)st, M, N, K);
 }
 
@@ -37,7 +50,7 @@ void op_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A,
 
 void op_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                   const float *wte, const float *wpe, const float *wtt, int N, int H) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *a = wte + (size_t)ids[n] * H, *b = wpe + (size_t)pos[n] * H;
         const float *c = wtt + (size_t)(tt ? tt[n] : 0) * H;
@@ -48,7 +61,7 @@ void op_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int3
 
 static void scatter_rows(float *dw, const int32_t *idx, const float *dout, int N, int H) {
     /* parallel over column blocks: each thread owns its columns of every row */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
     for (int c0 = 0; c0 < H; c0 += COLBLK) {
         int c1 = c0 + COLBLK < H ? c0 + COLBLK : H;
         for (int n = 0; n < N; n++) {
@@ -81,7 +94,7 @@ void op_position_ids(int32_t *pos, const int32_t *ids, int S, int T, int pad) {
 
 void op_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *w,
                       const float *b, int N, int H, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * H;
         double s = 0, s2 = 0;
@@ -103,7 +116,7 @@ void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const fl
                       const float *mean, const float *rstd, const float *w, int N, int H,
                       int accumulate) {
     /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *dyr = dy + (size_t)n * H, *xr = x + (size_t)n * H;
         float m = mean[n], r = rstd[n];
@@ -122,7 +135,7 @@ void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const fl
         }
     }
     if (!dw && !db) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
     for (int c0 = 0; c0 < H; c0 += COLBLK) {
         int c1 = c0 + COLBLK < H ? c0 + COLBLK : H;
         float aw[COLBLK] = {0}, ab[COLBLK] = {0};
@@ -146,14 +159,14 @@ void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const fl
 void op_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
                    int out) {
     if (b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * out >= PAR_MIN)
         for (int n = 0; n < N; n++) memcpy(y + (size_t)n * out, b, (size_t)out * sizeof(float));
     }
     op_gemm('N', 'T', N, out, in, 1.0f, x, in, W, in, b ? 1.0f : 0.0f, y, out);
 }
 
 static void colsum_acc(float *db, const float *dy, int N, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int c0 = 0; c0 < C; c0 += COLBLK) {
         int c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
         float acc[COLBLK] = {0};
@@ -178,12 +191,12 @@ void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float
 #define INV_SQRT_2PI 0.39894228040143267794f
 
 void op_gelu_fwd(float *y, const float *x, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT2));
 }
 
 void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float cdf = 0.5f * (1.0f + erff(v * INV_SQRT2));
@@ -193,22 +206,22 @@ void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
 }
 
 void op_tanh_fwd(float *y, const float *x, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
 }
 
 void op_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
 void op_add(float *y, const float *a, const float *b, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
 void op_accumulate(float *y, const float *x, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
@@ -224,7 +237,7 @@ static void dropout_apply(float *y, const float *x, size_t n, float p, uint64_t 
     float scale = (float)(1.0 / (1.0 - (double)p));
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
     size_t nblk = (n + 3) / 4;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t blk = 0; blk < nblk; blk++) {
         uint32_t ctr[4] = {(uint32_t)blk, (uint32_t)((uint64_t)blk >> 32), sub, RNG_STREAM_DROPOUT};
         uint32_t r[4];
@@ -249,7 +262,7 @@ void op_dropout_bwd(float *dx, const float *dy, size_t n, float p, uint64_t seed
 void op_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
                         int S, int T, int NH, int HD, float scale) {
     int H = NH * HD;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         const float *qs = q + (size_t)s * T * H + (size_t)h * HD;
@@ -265,7 +278,7 @@ void op_attn_scores_fwd(float *scores, const float *q, const float *k, const flo
 void op_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
                         const float *k, int S, int T, int NH, int HD, float scale) {
     int H = NH * HD;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
@@ -278,7 +291,7 @@ void op_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float 
 void op_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
                          int HD) {
     int H = NH * HD;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
@@ -289,7 +302,7 @@ void op_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int 
 void op_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
                          const float *v, int S, int T, int NH, int HD) {
     int H = NH * HD;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
@@ -301,7 +314,7 @@ void op_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p
 /* ---------------------------------------------------------------- softmax */
 
 void op_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
@@ -318,7 +331,7 @@ void op_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
 }
 
 void op_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int cols) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
     for (size_t r = 0; r < rows; r++) {
         const float *dyr = dy + r * cols, *yr = y + r * cols;
         float *dxr = dx + r * cols;
@@ -370,7 +383,7 @@ void op_mse_bwd(float *dpred, const float *pred, const float *target, int B, flo
 
 void op_span_pool_fwd(float *out, float *w, const float *x, const float *a,
                       const int32_t *spans, int S, int T, int H, int NS) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)S * NS * T * H >= PAR_MIN)
     for (int sj = 0; sj < S * NS; sj++) {
         int s = sj / NS;
         int st = spans[2 * sj], en = spans[2 * sj + 1];
@@ -394,7 +407,7 @@ void op_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
                       const float *w, const float *x, const int32_t *spans, int S, int T,
                       int H, int NS) {
     /* parallel over sequences: spans of one sequence may overlap, so one thread per s */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)S * NS * T * H >= PAR_MIN)
     for (int s = 0; s < S; s++) {
         float *dar = da + (size_t)s * T;
         memset(dar, 0, (size_t)T * sizeof(float));
