@@ -50,6 +50,7 @@ struct Acts {
     /* head */
     float *cls, *hd1, *th, *hd2, *out, *probs, *dout, *dh1, *dh2; /* [S, max(2H, C)] */
     float *atok, *spw;      /* [N], [S,NS,T] */
+    float *sp, *sp1;        /* sparse-gradient scratch: [N*(H+I)] (lazy), [max(I, 2H, C)] */
     /* last forward */
     int train;
     uint64_t seed;
@@ -167,6 +168,7 @@ Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels) {
     m->grads = ops_alloc(m->total);
     ops_zero(m->params, m->total);
     ops_zero(m->grads, m->total);
+    m->gspec = xcalloc((size_t)m->n_params, sizeof(GradSpec));
     m->acts = xcalloc(1, sizeof(Acts));
     return m;
 }
@@ -176,7 +178,7 @@ static void acts_release(Acts *a) {
                     a->emb_mean, a->emb_rstd, a->xs, a->q, a->k, a->v, a->ctx, a->r1, a->a,
                     a->r2, a->mean1, a->rstd1, a->mean2, a->rstd2, a->f1, a->P, a->g1, a->g2,
                     a->g3, a->g4, a->gi, a->att1, a->att2, a->cls, a->hd1, a->th, a->hd2,
-                    a->out, a->probs, a->dout, a->dh1, a->dh2, a->atok, a->spw};
+                    a->out, a->probs, a->dout, a->dh1, a->dh2, a->atok, a->spw, a->sp, a->sp1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ops_free(bufs[i]);
     memset(a, 0, sizeof *a);
 }
@@ -188,6 +190,7 @@ void model_free(Model *m) {
     ops_free(m->params);
     ops_free(m->grads);
     free(m->info);
+    free(m->gspec);
     free(m->logits);
     free(m);
 }
@@ -199,6 +202,20 @@ int model_find(const Model *m, const char *name) {
 }
 
 void model_zero_grad(Model *m) { ops_zero(m->grads, m->total); }
+
+void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index, size_t k) {
+    if (idx < 0 || idx >= m->n_params) die("model", "no tensor %d", idx);
+    const ParamInfo *p = &m->info[idx];
+    if (mode == GRAD_SPARSE) {
+        for (size_t j = 0; j < k; j++)
+            if (index[j] >= p->numel || (j > 0 && index[j] <= index[j - 1]))
+                die(p->name, "sparse gradient index is not sorted, unique and below %zu (entry %zu)",
+                    p->numel, j);
+    } else if (mode != GRAD_DENSE && mode != GRAD_NONE) {
+        die(p->name, "unknown gradient mode %d", (int)mode);
+    }
+    m->gspec[idx] = (GradSpec){mode, mode == GRAD_SPARSE ? index : NULL, mode == GRAD_SPARSE ? k : 0};
+}
 
 /* ------------------------------------------------------------------ initialisation */
 
@@ -411,6 +428,9 @@ static void acts_reserve(Model *m, int S, int T) {
         a->dh2 = ops_alloc(Sx * wide);
         a->atok = ops_alloc(N);
         a->spw = ops_alloc(Sx * SPAN_COUNT * T);
+        size_t small = I > wide ? I : wide;
+        a->sp1 = ops_alloc(small);
+        a->sp = NULL; /* allocated by the first backward with a sparse tensor */
     }
     a->S = S;
     a->T = T;
@@ -425,7 +445,7 @@ static float head_dropout(const HfConfig *c) {
 }
 
 #define LP(m, l, k) model_param(m, E_COUNT + (l) * L_COUNT + (k))
-#define LG(m, l, k) model_grad(m, E_COUNT + (l) * L_COUNT + (k))
+#define LI(l, k) (E_COUNT + (l) * L_COUNT + (k))
 
 float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t step) {
     char err[256];
@@ -530,6 +550,48 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
 
 /* ------------------------------------------------------------------ backward */
 
+/* Gradient of a Linear (weight tensor wi, bias wi + 1) honouring the tensors' GradModes;
+ * dx as op_linear_bwd. */
+static void linear_grads(Model *m, int wi, float *dx, int acc, const float *dy, const float *x,
+                         int N, int in, int out) {
+    Acts *a = m->acts;
+    const GradSpec *gw = &m->gspec[wi], *gb = &m->gspec[wi + 1];
+    op_linear_bwd(dx, gw->mode == GRAD_DENSE ? model_grad(m, wi) : NULL,
+                  gb->mode == GRAD_DENSE ? model_grad(m, wi + 1) : NULL, dy, x, model_param(m, wi),
+                  N, in, out, acc);
+    if (gw->mode == GRAD_SPARSE)
+        op_linear_dw_sparse(model_grad(m, wi), gw->index, gw->k, dy, x, N, in, out, a->sp);
+    if (gb->mode == GRAD_SPARSE) {
+        ops_zero(a->sp1, (size_t)out);
+        op_linear_bwd(NULL, NULL, a->sp1, dy, x, NULL, N, in, out, 0);
+        op_add_selected(model_grad(m, wi + 1), gb->index, gb->k, a->sp1);
+    }
+}
+
+/* LayerNorm backward (weight wi, bias wi + 1) honouring the GradModes. */
+static void layernorm_grads(Model *m, int wi, float *dx, const float *dy, const float *x,
+                            const float *mean, const float *rstd, int N, int H) {
+    Acts *a = m->acts;
+    const GradSpec *gw = &m->gspec[wi], *gb = &m->gspec[wi + 1];
+    float *dw = gw->mode == GRAD_DENSE ? model_grad(m, wi) : gw->mode == GRAD_SPARSE ? a->sp1 : NULL;
+    float *db = gb->mode == GRAD_DENSE ? model_grad(m, wi + 1) : gb->mode == GRAD_SPARSE ? a->sp1 + H : NULL;
+    if (gw->mode == GRAD_SPARSE || gb->mode == GRAD_SPARSE) ops_zero(a->sp1, 2 * (size_t)H);
+    op_layernorm_bwd(dx, dw, db, dy, x, mean, rstd, model_param(m, wi), N, H, 0);
+    if (gw->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi), gw->index, gw->k, a->sp1);
+    if (gb->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi + 1), gb->index, gb->k, a->sp1 + H);
+}
+
+static void embedding_grads(Model *m, int wi, const int32_t *rows, const float *dout, int N, int H) {
+    const GradSpec *g = &m->gspec[wi];
+    if (g->mode == GRAD_DENSE) {
+        if (wi == E_WORD) op_embed_bwd(dout, rows, NULL, NULL, model_grad(m, wi), NULL, NULL, N, H);
+        else if (wi == E_POS) op_embed_bwd(dout, NULL, rows, NULL, NULL, model_grad(m, wi), NULL, N, H);
+        else op_embed_bwd(dout, NULL, NULL, rows, NULL, NULL, model_grad(m, wi), N, H);
+    } else if (g->mode == GRAD_SPARSE) {
+        op_embed_bwd_sparse(model_grad(m, wi), g->index, g->k, rows, dout, N, H);
+    }
+}
+
 void model_backward(Model *m, const Batch *b) {
     const HfConfig *c = &m->cfg;
     Acts *a = m->acts;
@@ -545,6 +607,13 @@ void model_backward(Model *m, const Batch *b) {
     uint32_t step = a->step;
     float scale = 1.0f / sqrtf((float)HD);
 
+    int any_sparse = 0;
+    for (int i = 0; i < m->n_params; i++) any_sparse |= m->gspec[i].mode == GRAD_SPARSE;
+    if (any_sparse && !a->sp) { /* transposes of dY and X of the widest Linear */
+        size_t w = (size_t)(H + I) > 2 * (size_t)H + C ? (size_t)(H + I) : 2 * (size_t)H + C;
+        a->sp = ops_alloc(a->capN * w);
+    }
+
     /* loss -> logits */
     if (m->head == HEAD_REGRESSION) op_mse_bwd(a->dout, a->out, a->target, b->B, 1.0f);
     else if (m->head == HEAD_MULTIPLE_CHOICE)
@@ -556,22 +625,19 @@ void model_backward(Model *m, const Batch *b) {
     ops_zero(dH, NHs);
     const float *hL = a->xs + (size_t)L * NHs;
     int hf = m->head_first;
-    float *W0 = model_param(m, hf + H_0W), *Wo = model_param(m, hf + H_OUTW);
-    float *dW0 = model_grad(m, hf + H_0W), *db0 = model_grad(m, hf + H_0B);
-    float *dWo = model_grad(m, hf + H_OUTW), *dbo = model_grad(m, hf + H_OUTB);
     uint32_t c1 = op_dropout_sub(step, 1 + 3 * L), c2 = op_dropout_sub(step, 2 + 3 * L);
     if (m->head == HEAD_SPAN) {
         int W2 = SPAN_COUNT * H;
-        op_linear_bwd(a->dh1, dWo, dbo, a->dout, a->hd1, Wo, S, W2, C, 0);
+        linear_grads(m, hf + H_OUTW, a->dh1, 0, a->dout, a->hd1, S, W2, C);
         op_dropout_bwd(a->dh1, a->dh1, (size_t)S * W2, pc, seed, c1);
         /* g3 (as [S,T]) receives d(span attention logits) */
         op_span_pool_bwd(dH, a->g3, a->dh1, a->cls, a->spw, hL, a->spans, S, T, H, SPAN_COUNT);
-        op_linear_bwd(dH, dW0, db0, a->g3, hL, W0, N, H, 1, 1);
+        linear_grads(m, hf + H_0W, dH, 1, a->g3, hL, N, H, 1);
     } else {
-        op_linear_bwd(a->dh2, dWo, dbo, a->dout, a->hd2, Wo, S, H, C, 0);
+        linear_grads(m, hf + H_OUTW, a->dh2, 0, a->dout, a->hd2, S, H, C);
         op_dropout_bwd(a->dh2, a->dh2, (size_t)S * H, pc, seed, c2);
         op_tanh_bwd(a->dh2, a->dh2, a->th, (size_t)S * H);
-        op_linear_bwd(a->dh1, dW0, db0, a->dh2, a->hd1, W0, S, H, H, 0);
+        linear_grads(m, hf + H_0W, a->dh1, 0, a->dh2, a->hd1, S, H, H);
         op_dropout_bwd(a->dh1, a->dh1, (size_t)S * H, pc, seed, c1);
         op_gather_first_bwd(dH, a->dh1, S, T, H);
     }
@@ -583,36 +649,34 @@ void model_backward(Model *m, const Batch *b) {
         const float *ctx = a->ctx + l * NHs, *r1 = a->r1 + l * NHs, *aa = a->a + l * NHs;
         const float *r2 = a->r2 + l * NHs, *f1 = a->f1 + (size_t)l * N * I, *P = a->P + l * att;
         /* output LayerNorm; g1 = d r2 = d a (residual) */
-        op_layernorm_bwd(a->g1, LG(m, l, L_LN2W), LG(m, l, L_LN2B), dH, r2, a->mean2 + (size_t)l * N,
-                         a->rstd2 + (size_t)l * N, LP(m, l, L_LN2W), N, H, 0);
+        layernorm_grads(m, LI(l, L_LN2W), a->g1, dH, r2, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, N, H);
         op_dropout_bwd(a->g2, a->g1, NHs, ph, seed, op_dropout_sub(step, 3 + 3 * l));
         /* FFN: dW2 needs gelu(f1) (recomputed), then gi becomes d gelu -> d f1 */
         op_gelu_fwd(a->gi, f1, (size_t)N * I);
-        op_linear_bwd(NULL, LG(m, l, L_O2W), LG(m, l, L_O2B), a->g2, a->gi, LP(m, l, L_O2W), N, I, H, 0);
+        linear_grads(m, LI(l, L_O2W), NULL, 0, a->g2, a->gi, N, I, H);
         op_linear_bwd(a->gi, NULL, NULL, a->g2, NULL, LP(m, l, L_O2W), N, I, H, 0);
         op_gelu_bwd(a->gi, a->gi, f1, (size_t)N * I);
-        op_linear_bwd(a->g1, LG(m, l, L_IW), LG(m, l, L_IB), a->gi, aa, LP(m, l, L_IW), N, H, I, 1);
+        linear_grads(m, LI(l, L_IW), a->g1, 1, a->gi, aa, N, H, I);
         /* attention LayerNorm; g2 = d r1 = d x (residual part) */
-        op_layernorm_bwd(a->g2, LG(m, l, L_LN1W), LG(m, l, L_LN1B), a->g1, r1, a->mean1 + (size_t)l * N,
-                         a->rstd1 + (size_t)l * N, LP(m, l, L_LN1W), N, H, 0);
+        layernorm_grads(m, LI(l, L_LN1W), a->g2, a->g1, r1, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, N, H);
         memcpy(dH, a->g2, NHs * sizeof(float)); /* dH now accumulates d x */
         op_dropout_bwd(a->g2, a->g2, NHs, ph, seed, op_dropout_sub(step, 2 + 3 * l));
-        op_linear_bwd(a->g1, LG(m, l, L_OW), LG(m, l, L_OB), a->g2, ctx, LP(m, l, L_OW), N, H, H, 0);
+        linear_grads(m, LI(l, L_OW), a->g1, 0, a->g2, ctx, N, H, H);
         /* context = dropout(P) v */
         op_dropout_fwd(a->att1, P, att, pa, seed, op_dropout_sub(step, 1 + 3 * l));
         op_attn_context_bwd(a->att2, a->g2, a->g1, a->att1, v, S, T, NH, HD); /* g2 = dv */
         op_dropout_bwd(a->att2, a->att2, att, pa, seed, op_dropout_sub(step, 1 + 3 * l));
         op_softmax_bwd(a->att2, a->att2, P, (size_t)S * NH * T, T);
         op_attn_scores_bwd(a->g1, a->g3, a->att2, q, k, S, T, NH, HD, scale); /* g1 = dq, g3 = dk */
-        op_linear_bwd(dH, LG(m, l, L_QW), LG(m, l, L_QB), a->g1, x, LP(m, l, L_QW), N, H, H, 1);
-        op_linear_bwd(dH, LG(m, l, L_KW), LG(m, l, L_KB), a->g3, x, LP(m, l, L_KW), N, H, H, 1);
-        op_linear_bwd(dH, LG(m, l, L_VW), LG(m, l, L_VB), a->g2, x, LP(m, l, L_VW), N, H, H, 1);
+        linear_grads(m, LI(l, L_QW), dH, 1, a->g1, x, N, H, H);
+        linear_grads(m, LI(l, L_KW), dH, 1, a->g3, x, N, H, H);
+        linear_grads(m, LI(l, L_VW), dH, 1, a->g2, x, N, H, H);
     }
 
     /* embeddings */
     op_dropout_bwd(a->g1, dH, NHs, ph, seed, op_dropout_sub(step, 0));
-    op_layernorm_bwd(a->g2, model_grad(m, E_LNW), model_grad(m, E_LNB), a->g1, a->emb, a->emb_mean,
-                     a->emb_rstd, model_param(m, E_LNW), N, H, 0);
-    op_embed_bwd(a->g2, a->ids, a->pos, NULL, model_grad(m, E_WORD), model_grad(m, E_POS),
-                 model_grad(m, E_TYPE), N, H);
+    layernorm_grads(m, E_LNW, a->g2, a->g1, a->emb, a->emb_mean, a->emb_rstd, N, H);
+    embedding_grads(m, E_WORD, a->ids, a->g2, N, H);
+    embedding_grads(m, E_POS, a->pos, a->g2, N, H);
+    embedding_grads(m, E_TYPE, NULL, a->g2, N, H);
 }

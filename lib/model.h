@@ -88,6 +88,20 @@ void batch_alloc(Batch *b, int B, int n_choices, int T, int pad_id);
 void batch_set_seq(Batch *b, int seq, const int32_t *ids, int len);
 void batch_free(Batch *b);
 
+/* Which gradient of a tensor model_backward accumulates (sparse fine-tuning, DESIGN.md
+ * "Engine"): GRAD_DENSE all entries (default); GRAD_NONE nothing (frozen tensor, no weight
+ * product at all); GRAD_SPARSE only the entries at index[0..k) (sorted unique flat positions),
+ * the others are left untouched: for Linear weights a sampled product
+ * dW[o,i] = sum_t dY[t,o] X[t,i] over the k selected (o,i) only; for embeddings only the
+ * selected entries of the batch's rows; for biases/LayerNorm the small dense gradient is
+ * restricted to the index. */
+typedef enum { GRAD_DENSE = 0, GRAD_NONE = 1, GRAD_SPARSE = 2 } GradMode;
+typedef struct GradSpec {
+    GradMode mode;
+    const uint32_t *index; /* GRAD_SPARSE: borrowed, must stay valid while set */
+    size_t k;
+} GradSpec;
+
 typedef struct Acts Acts; /* activations of the last forward (model.c) */
 
 typedef struct Model {
@@ -100,6 +114,7 @@ typedef struct Model {
     float *params;
     float *grads;
     int head_first; /* index of the first classifier.* tensor */
+    GradSpec *gspec; /* [n_params], see model_set_grad_mode */
     Acts *acts;
     /* outputs of the last forward */
     float loss;
@@ -133,6 +148,10 @@ void model_init_random(Model *m, uint64_t seed);
 int model_load(Model *m, const SafeTensors *st, const char *where);
 
 void model_zero_grad(Model *m);
+
+/* Set the gradient mode of tensor idx (see GradMode).  Dies when index is not sorted, unique
+ * and inside the tensor. */
+void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index, size_t k);
 
 /* Check a batch against the model (ids < vocab, lengths, positions < max_position_embeddings,
  * labels, spans inside the sequence).  Returns 0, or -1 with a message in err. */

@@ -68,6 +68,19 @@ void op_linear_fwd(float *y, const float *x, const float *W, const float *b, int
 void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
                    const float *W, int N, int in, int out, int accumulate_dx);
 
+/* ---- sparse gradients (the selected entries of a masked tensor only) ----
+ * idx: k sorted unique flat positions into the tensor.
+ * Sampled product for a Linear weight: dW[o*in+i] += sum_n dy[n,o] x[n,i] for the k selected
+ * (o,i) only; scratch holds (in + out) * N floats (transposed copies of dy and x). */
+void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
+                         const float *x, int N, int in, int out, float *scratch);
+/* dst[idx[j]] += src[idx[j]] (a dense small gradient, e.g. a bias, restricted to idx). */
+void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src);
+/* Embedding rows: dw[idx[j]] += dout[n, idx[j] - rows[n]*H] for every token n whose row
+ * rows[n] (NULL: row 0) holds idx[j]. */
+void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
+                         const float *dout, int N, int H);
+
 /* ---- elementwise ---- */
 void op_gelu_fwd(float *y, const float *x, size_t n); /* x * Phi(x), erf form; y may alias x */
 void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n); /* dx = dy*gelu'(x) */

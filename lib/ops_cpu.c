@@ -185,6 +185,59 @@ void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float
     if (db) colsum_acc(db, dy, N, out);
 }
 
+/* ---------------------------------------------------------------- sparse gradients */
+
+static void transpose(float *dst, const float *src, int rows, int cols) {
+    /* dst[c, r] = src[r, c], in 32 x 32 tiles */
+#pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PAR_MIN)
+    for (int c0 = 0; c0 < cols; c0 += 32)
+        for (int r0 = 0; r0 < rows; r0 += 32)
+            for (int c = c0; c < c0 + 32 && c < cols; c++)
+                for (int r = r0; r < r0 + 32 && r < rows; r++)
+                    dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+}
+
+void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
+                         const float *x, int N, int in, int out, float *scratch) {
+    if (k == 0) return;
+    float *dyT = scratch, *xT = scratch + (size_t)out * N;
+    transpose(dyT, dy, N, out);
+    transpose(xT, x, N, in);
+#pragma omp parallel for schedule(static) if (k * (size_t)N >= PAR_MIN)
+    for (size_t j = 0; j < k; j++) {
+        const float *a = dyT + (size_t)(idx[j] / (uint32_t)in) * N;
+        const float *b = xT + (size_t)(idx[j] % (uint32_t)in) * N;
+        float s = 0;
+        for (int n = 0; n < N; n++) s += a[n] * b[n];
+        dW[idx[j]] += s;
+    }
+}
+
+void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src) {
+    for (size_t j = 0; j < k; j++) dst[idx[j]] += src[idx[j]];
+}
+
+static size_t lower_bound_u32(const uint32_t *a, size_t n, uint64_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
+                         const float *dout, int N, int H) {
+    /* serial: tokens sharing a row would race, and the work is small */
+    for (int n = 0; n < N; n++) {
+        uint64_t base = (uint64_t)(rows ? rows[n] : 0) * H;
+        const float *g = dout + (size_t)n * H;
+        for (size_t j = lower_bound_u32(idx, k, base); j < k && idx[j] < base + H; j++)
+            dw[idx[j]] += g[idx[j] - base];
+    }
+}
+
 /* ---------------------------------------------------------------- elementwise */
 
 #define INV_SQRT2 0.70710678118654752440f

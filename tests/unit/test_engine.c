@@ -574,3 +574,71 @@ TEST(model_load_names_heads_and_errors) {
     unlink(p1), unlink(p2), unlink(p3), unlink(p4);
     rmdir(dir);
 }
+
+/* ---- gradient modes: sparse (selected entries only), none (frozen) ---- */
+
+static void grad_modes_case(HeadKind head, int nl) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, head, nl);
+    model_init_random(m, 9);
+    Batch b;
+    int32_t s0[] = {0, 13, 17, 21, 2}, s1[] = {0, 5, 2};
+    batch_alloc(&b, 2, 1, 5, 1);
+    batch_set_seq(&b, 0, s0, 5);
+    batch_set_seq(&b, 1, s1, 3);
+    b.label[0] = 1;
+    b.target[0] = 0.5f, b.target[1] = -1.0f;
+    b.spans[0] = 1, b.spans[1] = 2, b.spans[2] = 3, b.spans[3] = 3;
+    b.spans[4] = 1, b.spans[5] = 1, b.spans[6] = 0, b.spans[7] = 2;
+    model_zero_grad(m);
+    model_forward(m, &b, 1, 4, 2);
+    model_backward(m, &b);
+    float *dense = xmalloc(m->total * sizeof(float));
+    memcpy(dense, m->grads, m->total * sizeof(float));
+    /* every tensor: alternately sparse (random ~10% + the entries of used rows), none, dense */
+    uint32_t **idx = xcalloc((size_t)m->n_params, sizeof *idx);
+    Rng r;
+    rng_init(&r, 5, RNG_STREAM_RANDOM_MASK, 0);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        if (i % 3 == 0 || i == 0 || i == 1) {
+            idx[i] = xmalloc(p->numel * sizeof(uint32_t));
+            size_t k = 0;
+            for (size_t j = 0; j < p->numel; j++)
+                if (rng_uniform(&r) < 0.1 || (i == 0 && j / p->shape[1] == 13 && j % 3 == 0)) idx[i][k++] = (uint32_t)j;
+            model_set_grad_mode(m, i, GRAD_SPARSE, idx[i], k);
+        } else if (i % 3 == 1) {
+            model_set_grad_mode(m, i, GRAD_NONE, NULL, 0);
+        }
+    }
+    model_zero_grad(m);
+    model_forward(m, &b, 1, 4, 2);
+    model_backward(m, &b);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        const float *g = model_grad(m, i), *d = dense + p->offset;
+        const GradSpec *gs = &m->gspec[i];
+        int bad = 0;
+        size_t jj = 0;
+        for (size_t j = 0; j < p->numel; j++) {
+            int sel = gs->mode == GRAD_DENSE;
+            if (gs->mode == GRAD_SPARSE) {
+                while (jj < gs->k && gs->index[jj] < j) jj++;
+                sel = jj < gs->k && gs->index[jj] == j;
+            }
+            if (sel) bad += !(fabsf(g[j] - d[j]) <= 1e-5f + 1e-4f * fabsf(d[j]));
+            else bad += g[j] != 0.0f;
+        }
+        CHECK_MSG(bad == 0, "head %d: %s (mode %d): %d entries differ", (int)head, p->name, (int)gs->mode, bad);
+    }
+    for (int i = 0; i < m->n_params; i++) free(idx[i]);
+    free(idx);
+    free(dense);
+    batch_free(&b);
+    model_free(m);
+}
+
+TEST(model_sparse_and_frozen_gradients) {
+    grad_modes_case(HEAD_CLASSIFICATION, 2);
+    grad_modes_case(HEAD_SPAN, 2);
+}
