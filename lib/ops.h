@@ -49,7 +49,8 @@ void op_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int3
 void op_embed_bwd(const float *dout, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                   float *dwte, float *dwpe, float *dwtt, int N, int H);
 /* RoBERTa position ids: pos = pad + cumulative count of non-pad tokens in the row for
- * non-pad tokens (so the first is pad + 1), pad for pad tokens. ids [S,T]. */
+ * non-pad tokens (so the first is pad + 1), pad for pad tokens. ids [S,T].  Host memory on
+ * every backend (the model computes positions before uploading them). */
 void op_position_ids(int32_t *pos, const int32_t *ids, int S, int T, int pad);
 
 /* ---- LayerNorm over the last dimension (biased variance, eps inside the sqrt) ----
@@ -117,7 +118,8 @@ void op_softmax_fwd(float *y, const float *x, size_t rows, int cols);
 /* dx = y * (dy - sum(dy*y)); dx may alias dy. */
 void op_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int cols);
 
-/* ---- losses: mean over the B rows; the backward writes dlogits = dloss * d(mean)/dlogits ----
+/* ---- losses: mean over the B rows, returned to the host; the backward writes
+ * dlogits = dloss * d(mean)/dlogits ----
  * Cross-entropy on logits [B,C] with integer labels; also the multiple-choice loss (one row per
  * example, one column per choice score).  probs [B,C] are saved softmax values. */
 float op_cross_entropy_fwd(float *probs, const float *logits, const int32_t *labels, int B,
