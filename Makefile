@@ -93,6 +93,10 @@ demo: all
 bench: all bench-build
 	tests/bench/run-all
 
+# Engine timing alone: one roberta-base training step on the CPU.
+bench-engine: $(B)/bench/engine-step
+	OMP_WAIT_POLICY=passive $(B)/bench/engine-step
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -114,5 +118,5 @@ clean:
 	rm -rf build bin
 
 
-.PHONY: demo all test test-build bench bench-build install deps clean
+.PHONY: demo all test test-build bench bench-build install deps clean bench-engine
 .SECONDARY:
