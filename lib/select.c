@@ -12,8 +12,11 @@
 
 #define BINS 65536u
 #define CHUNK ((size_t)1 << 16) /* fixed work unit of the collect passes */
-#define PAR_MIN ((size_t)1 << 18) /* below this, one thread: OpenMP start-up costs more */
 #define SMALL_N 2048              /* single tensors this small: sort-based path */
+
+/* 4 Mi entries: on a busy machine each OpenMP region can wait a scheduler time slice (ms), more
+ * than the threads save on a roberta-base 768x3072 matrix (2.4 M entries, ~7 ms alone). */
+size_t select_parallel_min = (size_t)1 << 22;
 
 size_t select_count(double ratio, size_t n) {
     if (!(ratio > 0)) return 0; /* also NaN */
@@ -210,7 +213,7 @@ int select_topk_global(const float *const *x, const size_t *n, size_t T, size_t 
     if (k > total) return SELECT_ERANGE;
     size_t nc;
     Chunk *chunks = make_chunks(x, n, T, &nc);
-    int par = total >= PAR_MIN;
+    int par = total >= select_parallel_min;
     uint64_t *hist = xcalloc(BINS, sizeof *hist);
     int nan = hist_pass(chunks, nc, par, key, 0, 0, hist);
     for (size_t t = 0; t < T; t++) count[t] = 0;

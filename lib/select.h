@@ -12,8 +12,8 @@
  * many entries equal to T are taken; a count pass and a write pass then emit the entries above
  * T and the first ones equal to T, chunk by chunk (fixed 64 Ki-entry chunks over all tensors,
  * in (tensor, index) order) at offsets from a prefix sum, so the output comes out ascending.
- * Four streaming passes, no sort, O(n); four OpenMP regions per call (inputs of 256 Ki entries
- * or more), whatever the number of tensors.  Tensors of at most 2048 entries take a
+ * Four streaming passes, no sort, O(n); four OpenMP regions per call (inputs of at least
+ * select_parallel_min entries), whatever the number of tensors.  Tensors of at most 2048 entries take a
  * sort-based path.  For the per-tensor mode over a whole model use select_topk_each
  * (parallel over tensors): on a busy machine every OpenMP region costs a scheduling delay,
  * and a loop of select_topk calls has four per tensor.
@@ -31,6 +31,10 @@ typedef enum SelectKey {
 } SelectKey;
 
 enum { SELECT_OK = 0, SELECT_ENAN = -1, SELECT_ERANGE = -2 };
+
+/* Inputs (a call's total entries) below this many run on one thread; default 4 Mi.  A tuning
+ * knob, and lets tests drive the parallel path with small inputs. */
+extern size_t select_parallel_min;
 
 /* k = floor(ratio · n) with the product rounded once to double, then truncated: exactly
  * Python's int(ratio * numel), which is how the reference code computes k (so masks agree

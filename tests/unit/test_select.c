@@ -137,11 +137,14 @@ TEST(select_topk_same_result_any_thread_count) {
     size_t k = select_count(0.005, n);
     uint32_t *a = xmalloc(k * sizeof *a), *b = xmalloc(k * sizeof *b);
     int saved = omp_get_max_threads();
+    size_t saved_min = select_parallel_min;
+    select_parallel_min = 1000; /* force the parallel path */
     omp_set_num_threads(1);
     CHECK_EQ_INT(select_topk(x, n, k, SELECT_ABS, a), SELECT_OK);
     omp_set_num_threads(5);
     CHECK_EQ_INT(select_topk(x, n, k, SELECT_ABS, b), SELECT_OK);
     omp_set_num_threads(saved);
+    select_parallel_min = saved_min;
     CHECK(memcmp(a, b, k * sizeof *a) == 0);
     /* levels data: top k are all |x| = 2, the first k of them by index */
     size_t seen = 0, i = 0;
@@ -318,11 +321,14 @@ TEST(select_parallel_path_matches_brute_force) {
     }
     size_t k = total / 4; /* reaches into the zeros: heavy ties at the threshold */
     int saved = omp_get_max_threads();
+    size_t saved_min = select_parallel_min;
+    select_parallel_min = 1000;
     omp_set_num_threads(1);
     CHECK_EQ_INT(select_topk_global(x, sizes, T, k, SELECT_VALUE, o1, c1), SELECT_OK);
     omp_set_num_threads(3);
     CHECK_EQ_INT(select_topk_global(x, sizes, T, k, SELECT_VALUE, o3, c3), SELECT_OK);
     omp_set_num_threads(saved);
+    select_parallel_min = saved_min;
     Ref *order = rank_order(all, total, SELECT_VALUE);
     size_t *ref = ref_prefix(order, total, k), m = 0, base = 0, bad = 0;
     for (int t = 0; t < T; t++) {
