@@ -13,12 +13,12 @@
  * T and the first ones equal to T, chunk by chunk (fixed 64 Ki-entry chunks over all tensors,
  * in (tensor, index) order) at offsets from a prefix sum, so the output comes out ascending.
  * Four streaming passes, no sort, O(n); four OpenMP regions per call (inputs of at least
- * select_parallel_min entries), whatever the number of tensors.  Tensors of at most 2048 entries take a
- * sort-based path.  For the per-tensor mode over a whole model use select_topk_each
- * (parallel over tensors): on a busy machine every OpenMP region costs a scheduling delay,
- * and a loop of select_topk calls has four per tensor.
+ * select_parallel_min entries), whatever the number of tensors.  Tensors of at most 2048
+ * entries take a sort-based path.  For the per-tensor mode over a whole model prefer
+ * select_topk_each (parallel over tensors, one region): on a busy machine every OpenMP region
+ * can cost a scheduling delay.
  *
- * Index type: uint32 (so n <= 2^32 per tensor); SELECT_ERANGE otherwise or when k > n. */
+ * Index type: uint32, so n <= UINT32_MAX per tensor; SELECT_ERANGE otherwise or when k > n. */
 #ifndef SPARSETUNE_SELECT_H
 #define SPARSETUNE_SELECT_H
 
