@@ -59,7 +59,15 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
 	$(CC) $(OPT) $^ $(LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
+# Benchmark programs: tests/bench/<name>.c -> build/opt/bench/<name>, linked with the library;
+# BENCH_LIBS_<name> adds libraries for one program only (OpenBLAS: sgemm-peak's comparison).
+BENCH_SRC = $(wildcard tests/bench/*.c)
+BENCH_LIBS_sgemm-peak = -lopenblas
+$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(BENCH_LIBS_$*) $(LIBS) $(LDFLAGS) -o $@
+bench-build: $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
 	mkdir -p $@
 
 # ---- tests ----
@@ -80,7 +88,7 @@ test-build: $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
 test: test-build
 	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
 
-bench: all
+bench: all bench-build
 	tests/bench/run-all
 
 install: all
@@ -103,5 +111,5 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-build bench install deps clean
+.PHONY: all test test-build bench bench-build install deps clean
 .SECONDARY:
