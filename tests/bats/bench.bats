@@ -65,7 +65,7 @@ assert d["step_flops"] > 0 and d["gflops"] > 0, d
 @test "engine-bench: tiny shape, given sgemm rate: PyTorch rows, floor and target" {
   need_torch
   run "$BENCH/engine-bench" --sgemm-rate 100 --threads 1 --steps 1 --layers 1 --hidden 32 \
-    --heads 4 --ffn 64 --vocab 50 --batch 2 --len 8
+    --heads 4 --ffn 64 --vocab 50 --batch 2 --len 8 --time-fallback
   assert_success
   assert_line --regexp '^\| PyTorch, as the machine is set \| [0-9.e-]+ \| [0-9.]+ \|'
   assert_line --partial 'PyTorch at its best'
@@ -75,6 +75,17 @@ assert d["step_flops"] > 0 and d["gflops"] > 0, d
   assert_line "step matrix FLOPs: $fl (tests/bench/flops.py); best sgemm rate: 100.0 GFLOP/s"
   assert_line --regexp '^\| floor \(step FLOPs / best sgemm\) \| 8.486e-06 \|'
   assert_line --regexp '^\| ours \(engine-step\) \|'
+}
+
+@test "engine-bench: a fallback OpenBLAS core is not timed; the CPU's best core is" {
+  need_torch
+  grep -qw avx2 /proc/cpuinfo || skip "no AVX2: no better OpenBLAS core to pick"
+  OPENBLAS_CORETYPE=Prescott run "$BENCH/engine-bench" --sgemm-rate 100 --threads 1 --steps 1 \
+    --layers 1 --hidden 32 --heads 4 --ffn 64 --vocab 50 --batch 2 --len 8
+  assert_success
+  assert_line --regexp '^\| PyTorch, as the machine is set \| - \|.*not timed: OpenBLAS falls back to Prescott'
+  assert_line --regexp '^\| PyTorch, .* \| [0-9.e-]+ \| 1.00 \|.*PyTorch at its best'
+  refute_line --partial 'OpenBLAS core Prescott'
 }
 
 @test "engine-bench: the engine row from engine-step's JSON; a failing engine is reported" {

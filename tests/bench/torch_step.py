@@ -188,7 +188,13 @@ def main():
                         " at least one step is always timed)")
     p.add_argument("--pad", choices=("none", "realistic"), default="none")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--probe", action="store_true",
+                   help="only print the BLAS summary (which OpenBLAS core this environment"
+                        " selects) as JSON, without building or timing a model")
     a = p.parse_args()
+    if a.probe:
+        print(json.dumps({"torch_version": torch.__version__, "blas": blas_summary(a.threads)}))
+        return
     if a.threads < 1 or a.steps < 1:
         p.error("--threads and --steps must be >= 1")
     if a.length + 2 > 514:
