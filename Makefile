@@ -59,14 +59,6 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
 	$(CC) $(OPT) $^ $(LIBS) -o $@
 
-# Benchmark programs: tests/bench/<name>.c -> build/opt/bench/<name>, linked with the library;
-# BENCH_LIBS_<name> adds libraries for one program only (OpenBLAS: sgemm-peak's comparison).
-BENCH_SRC = $(wildcard tests/bench/*.c)
-BENCH_LIBS_sgemm-peak = -lopenblas
-$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
-	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(BENCH_LIBS_$*) $(LIBS) $(LDFLAGS) -o $@
-bench-build: $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
-
 bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
 	mkdir -p $@
 
@@ -88,8 +80,24 @@ test-build: $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
 test: test-build
 	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
 
+# Benchmark programs: tests/bench/*.c -> build/opt/bench/<name> (optimised, one file each).
+# BENCH_LIBS_<name> adds libraries for one program only (OpenBLAS: sgemm-peak's comparison).
+BENCH_SRC = $(wildcard tests/bench/*.c)
+BENCH     = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+BENCH_LIBS_sgemm-peak = -lopenblas
+$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(BENCH_LIBS_$*) $(LIBS) -o $@
+bench-build: $(BENCH)
+
+demo: all
+	pipelines/demo.sh $(if $(OUT),$(OUT),demo-out)
+
 bench: all bench-build
 	tests/bench/run-all
+
+# Engine timing alone: one roberta-base training step on the CPU.
+bench-engine: $(B)/bench/engine-step
+	OMP_WAIT_POLICY=passive $(B)/bench/engine-step
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -111,5 +119,6 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-build bench bench-build install deps clean
+
+.PHONY: demo all test test-build bench bench-build install deps clean bench-engine
 .SECONDARY:

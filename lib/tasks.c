@@ -160,15 +160,18 @@ static void idbuf_push(IdBuf *b, int32_t id) {
     b->ids[b->n++] = id;
 }
 
-static const char *text_field(const json_t *row, const char *field, const char *where) {
+/* Text fields may hold U+0000 (JSON "\u0000"), so lengths come from jansson, not strlen. */
+static const char *text_field(const json_t *row, const char *field, const char *where,
+                              size_t *len) {
     const json_t *v = json_object_get(row, field);
     if (!v) die(where, "missing field '%s'", field);
     if (!json_is_string(v)) die(where, "field '%s' is not a string", field);
+    *len = json_string_length(v);
     return json_string_value(v);
 }
 
-static void encode_text(Bpe *bpe, const char *text, IdBuf *out) {
-    bpe_encode(bpe, text, strlen(text), &out->ids, &out->n, &out->cap);
+static void encode_text(Bpe *bpe, const char *text, size_t len, IdBuf *out) {
+    bpe_encode(bpe, text, len, &out->ids, &out->n, &out->cap);
 }
 
 /* Frame <s> A </s> or <s> A </s></s> B </s> (or bare A B without special tokens), after
@@ -242,24 +245,29 @@ static void set_label(const TaskSpec *t, const json_t *row, const char *where, E
 
 static void build_copa(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int max_len,
                        const json_t *row, const char *where, Example *ex) {
-    const char *premise = text_field(row, "premise", where);
-    const char *question = text_field(row, "question", where);
+    size_t premise_len, question_len;
+    const char *premise = text_field(row, "premise", where, &premise_len);
+    const char *question = text_field(row, "question", where, &question_len);
     const char *q;
     if (strcmp(question, "cause") == 0) q = COPA_CAUSE;
     else if (strcmp(question, "effect") == 0) q = COPA_EFFECT;
     else die(where, "question must be \"cause\" or \"effect\", got \"%s\"", question);
-    size_t n = strlen(premise) + strlen(q) + 2;
-    char *prompt = xmalloc(n);
-    snprintf(prompt, n, "%s %s", premise, q);
+    size_t q_len = strlen(q), n = premise_len + 1 + q_len;
+    char *prompt = xmalloc(n + 1);
+    memcpy(prompt, premise, premise_len);
+    prompt[premise_len] = ' ';
+    memcpy(prompt + premise_len + 1, q, q_len + 1);
     IdBuf a = {0};
-    encode_text(bpe, prompt, &a);
+    encode_text(bpe, prompt, n, &a);
     free(prompt);
     alloc_seqs(ex, t->num_labels);
     for (int c = 0; c < t->num_labels; c++) {
-        char field[16];
+        char field[24];
         snprintf(field, sizeof field, "choice%d", c + 1);
         IdBuf b = {0};
-        encode_text(bpe, text_field(row, field, where), &b);
+        size_t len;
+        const char *choice = text_field(row, field, where, &len);
+        encode_text(bpe, choice, len, &b);
         frame_sequence(sp, max_len, &a, &b, &ex->seq[c], &ex->len[c], where);
         free(b.ids);
     }
@@ -295,22 +303,22 @@ static void wsc_span(const json_t *target, int which, int n_words, const int32_t
 
 static void build_wsc(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int max_len,
                       const json_t *row, const char *where, Example *ex) {
-    const char *text = text_field(row, t->text_a, where);
+    size_t tl;
+    const char *text = text_field(row, t->text_a, where, &tl);
     const json_t *target = json_object_get(row, "target");
     if (!json_is_object(target)) die(where, "missing field 'target'");
-    size_t tl = strlen(text);
     int32_t *word_first = xmalloc((tl + 1) * sizeof *word_first);
     int32_t *word_last = xmalloc((tl + 1) * sizeof *word_last);
     char *piece = xmalloc(tl + 2);
     IdBuf ids = {0};
     if (sp->enabled) idbuf_push(&ids, sp->bos); /* <s> comes first */
     int n_words = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p && isspace((unsigned char)*p)) p++;
-        if (!*p) break;
+    const char *p = text, *text_end = text + tl;
+    while (p < text_end) {
+        while (p < text_end && isspace((unsigned char)*p)) p++;
+        if (p == text_end) break;
         const char *s = p;
-        while (*p && !isspace((unsigned char)*p)) p++;
+        while (p < text_end && !isspace((unsigned char)*p)) p++;
         size_t k = 0;
         if (n_words > 0) piece[k++] = ' ';
         memcpy(piece + k, s, (size_t)(p - s));
@@ -349,8 +357,13 @@ void task_build_example(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int m
         build_wsc(t, bpe, sp, max_len, row, where, ex);
     } else {
         IdBuf a = {0}, b = {0};
-        encode_text(bpe, text_field(row, t->text_a, where), &a);
-        if (t->text_b) encode_text(bpe, text_field(row, t->text_b, where), &b);
+        size_t len;
+        const char *text = text_field(row, t->text_a, where, &len);
+        encode_text(bpe, text, len, &a);
+        if (t->text_b) {
+            text = text_field(row, t->text_b, where, &len);
+            encode_text(bpe, text, len, &b);
+        }
         alloc_seqs(ex, 1);
         frame_sequence(sp, max_len, &a, t->text_b ? &b : NULL, &ex->seq[0], &ex->len[0], where);
         free(a.ids);

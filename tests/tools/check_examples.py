@@ -71,12 +71,17 @@ def main():
                 fail.append(f"record {i}: label {labels[rec['label']]} != {gold}")
         if task == "wsc":
             ids = rec["ids"]
-            for k, key in enumerate(("span1_text", "span2_text")):
-                a, b = rec["spans"][k]
+            words = row["text"].split()
+            for k in (1, 2):
+                a, b = rec["spans"][k - 1]
                 got = decode(ids[a:b + 1])
-                want = row["target"][key]
+                # jiant's spans count whitespace-separated words; the data's span index is
+                # authoritative even where it disagrees with span_text (a few WSC rows do)
+                first = row["target"][f"span{k}_index"]
+                n = len(row["target"][f"span{k}_text"].split())
+                want = " ".join(words[first:first + n])
                 if norm(got) != norm(want):
-                    fail.append(f"record {i}: span {k + 1} decodes to {got!r}, want {want!r}")
+                    fail.append(f"record {i}: span {k} decodes to {got!r}, want {want!r}")
         elif task not in ("copa",):
             text = decode([t for t in seqs[0] if t not in (bos, eos)])
             fields = {"cola": ["text"], "stsb": ["text_a", "text_b"], "mrpc": ["text_a", "text_b"],

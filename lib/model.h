@@ -1,0 +1,167 @@
+/* model.h — RoBERTa (HuggingFace RobertaModel, post-LN) with the task heads of the paper,
+ * explicit forward and backward over the op layer (ops.h).
+ *
+ * ENCODER (exactly HF's):
+ *   position ids  = pad_id + cumulative count of non-pad tokens (pad tokens get pad_id);
+ *   token type ids = 0;  e = LN(word[id] + pos[p] + type[0]); dropout (call 0)
+ *   layer l (l = 0..L-1), x its input:
+ *     q,k,v = Linear(x); scores = q k^T / sqrt(HD) + mask (large negative on padded keys);
+ *     P = softmax(scores); dropout(P) (call 1+3l); ctx = P v;
+ *     a = LN(dropout(Linear_o(ctx)) (call 2+3l) + x);
+ *     out = LN(dropout(Linear_2(gelu_erf(Linear_1(a)))) (call 3+3l) + a)
+ * HEADS (on the last hidden states h; the loss is the mean over the examples of the batch):
+ *   HEAD_CLASSIFICATION  logits[B,C] = out_proj(dropout(tanh(dense(dropout(h<s>)))))
+ *                        (first dropout call 1+3L, second 2+3L); cross-entropy.
+ *   HEAD_REGRESSION      the same head with 1 output; logits [B]; MSE.
+ *   HEAD_MULTIPLE_CHOICE every choice is its own sequence (sequence b*NC + c is choice c of
+ *                        example b); the same 1-output head gives one score per sequence;
+ *                        logits [B,NC]; cross-entropy over the choices.
+ *   HEAD_SPAN            WSC span comparison as jiant's SpanComparisonHead: a = Linear(H->1)
+ *                        of every token vector (AllenNLP SelfAttentiveSpanExtractor; its
+ *                        output is the attention-weighted sum only, nothing concatenated);
+ *                        for each of the 2 spans (inclusive token ranges) w = softmax of a
+ *                        within the span, span vector = sum w_t h_t; the two span vectors
+ *                        concatenated [B,2H] -> dropout (call 1+3L) -> out_proj (2H->C);
+ *                        cross-entropy.  logits [B,C].
+ * Head parameter names (HF RobertaClassificationHead style; jiant's names in brackets):
+ *   classification / regression / multiple choice:
+ *     classifier.dense.weight [H,H], classifier.dense.bias [H],
+ *     classifier.out_proj.weight [C,H], classifier.out_proj.bias [C]   (C = 1 for reg./MC)
+ *   span:
+ *     classifier.span_attention.weight [1,H]  [span_attention_extractor._global_attention._module.weight]
+ *     classifier.span_attention.bias [1]      [..._module.bias]
+ *     classifier.out_proj.weight [C,2H], classifier.out_proj.bias [C]   [classifier.weight/bias]
+ * HEAD INITIALISATION (model_init_head): one sequential generator rng_init(seed,
+ *   RNG_STREAM_HEAD_INIT, 0); for every head tensor in table order (the order above), weights
+ *   get initializer_range * rng_normal() in row-major order, biases are 0 (no draws).
+ * DROPOUT: mask of element i of call c at step `step` as in ops.h with
+ *   sub = op_dropout_sub(step, c); p = attention_probs_dropout_prob for the attention
+ *   probabilities, classifier_dropout (when set, else hidden_dropout_prob, as HF's
+ *   RobertaClassificationHead) for the head's calls, hidden_dropout_prob otherwise.
+ *   Off (identity) when train == 0.
+ *
+ * PARAMETERS: one contiguous f32 buffer `params` in HF's state-dict order (table `info`:
+ * name, shape, offset); `grads` has the same layout. */
+#ifndef SPARSETUNE_MODEL_H
+#define SPARSETUNE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hfconfig.h"
+#include "safetensors.h"
+
+typedef enum {
+    HEAD_CLASSIFICATION = 0,
+    HEAD_REGRESSION = 1,
+    HEAD_MULTIPLE_CHOICE = 2,
+    HEAD_SPAN = 3,
+} HeadKind;
+
+#define MODEL_NAME_MAX 96
+#define SPAN_COUNT 2 /* spans per example of the span head */
+
+typedef struct ParamInfo {
+    char name[MODEL_NAME_MAX];
+    int ndim;          /* 1 or 2 */
+    int64_t shape[2];
+    size_t offset;     /* in floats, into params/grads */
+    size_t numel;
+    int is_head;       /* classifier.* */
+} ParamInfo;
+
+/* A batch with dynamic padding: S = B * n_choices sequences of T = longest length tokens. */
+typedef struct Batch {
+    int B;          /* examples */
+    int n_choices;  /* sequences per example: choices for HEAD_MULTIPLE_CHOICE, else 1 */
+    int T;          /* padded length */
+    int32_t *ids;   /* [S,T], pad_id beyond each sequence's length */
+    int32_t *len;   /* [S] */
+    int32_t *label; /* [B] class / correct choice (classification, MC, span) */
+    float *target;  /* [B] regression targets */
+    int32_t *spans; /* [B, SPAN_COUNT, 2] inclusive token ranges (span head) */
+} Batch;
+
+/* Allocate a batch for B examples x n_choices sequences of up to T tokens (ids filled with
+ * pad_id, lengths 0).  batch_set_seq copies one sequence in. */
+void batch_alloc(Batch *b, int B, int n_choices, int T, int pad_id);
+void batch_set_seq(Batch *b, int seq, const int32_t *ids, int len);
+void batch_free(Batch *b);
+
+/* Which gradient of a tensor model_backward accumulates (sparse fine-tuning, DESIGN.md
+ * "Engine"): GRAD_DENSE all entries (default); GRAD_NONE nothing (frozen tensor, no weight
+ * product at all); GRAD_SPARSE only the entries at index[0..k) (sorted unique flat positions),
+ * the others are left untouched: for Linear weights a sampled product
+ * dW[o,i] = sum_t dY[t,o] X[t,i] over the k selected (o,i) only; for embeddings only the
+ * selected entries of the batch's rows; for biases/LayerNorm the small dense gradient is
+ * restricted to the index. */
+typedef enum { GRAD_DENSE = 0, GRAD_NONE = 1, GRAD_SPARSE = 2 } GradMode;
+typedef struct GradSpec {
+    GradMode mode;
+    const uint32_t *index; /* GRAD_SPARSE: borrowed, must stay valid while set */
+    size_t k;
+} GradSpec;
+
+typedef struct Acts Acts; /* activations of the last forward (model.c) */
+
+typedef struct Model {
+    HfConfig cfg;
+    HeadKind head;
+    int num_labels; /* outputs of out_proj: C (1 for regression and multiple choice) */
+    int n_params;
+    ParamInfo *info;
+    size_t total; /* floats */
+    float *params;
+    float *grads;
+    int head_first; /* index of the first classifier.* tensor */
+    GradSpec *gspec; /* [n_params], see model_set_grad_mode */
+    Acts *acts;
+    /* outputs of the last forward */
+    float loss;
+    float *logits; /* host copy: [B*C] (classification, span), [B] (regression), [B*NC] (MC) */
+    int logits_n;
+} Model;
+
+/* Build the parameter table for cfg and head (num_labels: classes for classification and span
+ * (>= 2); ignored for regression and multiple choice).  Parameters are zero.  Dies on
+ * unsupported configs (hidden_act other than gelu, hidden % heads). */
+Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels);
+void model_free(Model *m);
+
+/* Index into info[] of the tensor called name, -1 if none. */
+int model_find(const Model *m, const char *name);
+static inline float *model_param(Model *m, int idx) { return m->params + m->info[idx].offset; }
+static inline float *model_grad(Model *m, int idx) { return m->grads + m->info[idx].offset; }
+
+/* Head initialisation (see above). */
+void model_init_head(Model *m, uint64_t seed);
+/* Random encoder + head, HF's _init_weights: Linear/embedding weights normal(0, range) from
+ * rng_init(seed, RNG_STREAM_MODEL_INIT, 0) in table order, the padding_idx row of the word
+ * embeddings zeroed, biases 0, LayerNorm weight 1 / bias 0.  For tests, demos, benchmarks. */
+void model_init_random(Model *m, uint64_t seed);
+
+/* Load parameters from a checkpoint: accepts "roberta."-prefixed and bare encoder names,
+ * ignores lm_head.*, pooler.* and *.position_ids buffers.  A complete classifier.* head of
+ * matching shapes is used as is (returns 1); without one returns 0 and leaves the head
+ * untouched (call model_init_head).  Dies "where: what" on missing encoder tensors, shape
+ * mismatches, a partial or foreign head, unknown tensors or non-float dtypes. */
+int model_load(Model *m, const SafeTensors *st, const char *where);
+
+void model_zero_grad(Model *m);
+
+/* Set the gradient mode of tensor idx (see GradMode).  Dies when index is not sorted, unique
+ * and inside the tensor. */
+void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index, size_t k);
+
+/* Check a batch against the model (ids < vocab, lengths, positions < max_position_embeddings,
+ * labels, spans inside the sequence).  Returns 0, or -1 with a message in err. */
+int model_check_batch(const Model *m, const Batch *b, char *err, size_t errlen);
+
+/* Forward pass.  train != 0 enables dropout with masks keyed by (seed, step) (step < 2^24).
+ * Stores logits (m->logits) and the loss (m->loss, returned) and keeps the activations for
+ * model_backward.  Dies on a batch that model_check_batch rejects. */
+float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t step);
+/* Backward of the last forward with dloss = 1 (mean loss): adds the gradients to m->grads. */
+void model_backward(Model *m, const Batch *b);
+
+#endif

@@ -1,0 +1,500 @@
+/* ops_cpu.c — CPU backend of ops.h: oneDNN sgemm for matrix products, OpenMP loops for
+ * the rest.  Threading: dnnl_sgemm (OpenMP build) spreads one product over all threads when
+ * called outside a parallel region and runs sequentially inside one, so big products are
+ * called from serial code and the small per-(sequence, head) attention products from an
+ * OpenMP loop over (sequence, head): never both levels at once, no oversubscription. */
+#include "ops.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "rng.h"
+#include "util.h"
+
+/* Column blocks of one cache line: reductions over rows run in parallel over column blocks,
+ * so no two threads write the same line and the sum order is fixed (deterministic). */
+#define COLBLK 16
+/* Loops with less work than this run on one thread: for the small tensors of the heads and of
+ * the tests a parallel region costs more than it saves, and much more on a loaded machine. */
+#define PAR_MIN 32768
+#define GEMM_PAR_MIN (1 << 20) /* multiply-adds */
+
+float *ops_alloc(size_t nfloats) { return xmalloc_aligned((nfloats ? nfloats : 1) * sizeof(float)); }
+int32_t *ops_alloc_i32(size_t n) { return xmalloc_aligned((n ? n : 1) * sizeof(int32_t)); }
+void ops_free(void *p) { free(p); }
+void ops_zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+void ops_upload(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
+void ops_download(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
+
+void op_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M == 0 || N == 0) return;
+    /* A small product on one thread: waking the team costs more than it saves (much more on
+     * a loaded machine).  oneDNN reads omp_get_max_threads() per call; the setting is this
+     * thread's own and restored at once. */
+    int small = (double)M * N * K < GEMM_PAR_MIN && !omp_in_parallel(), nt = 0;
+    if (small) {
+        nt = omp_get_max_threads();
+        omp_set_num_threads(1);
+    }
+    dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (small) omp_set_num_threads(nt);
+    if (st != dnnl_success) die("dnnl_sgemm", "failed with status %d (M=%d N=%d K=%d)", (int)st, M, N, K);
+}
+
+/* ---------------------------------------------------------------- embeddings */
+
+void op_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
+                  const float *wte, const float *wpe, const float *wtt, int N, int H) {
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *a = wte + (size_t)ids[n] * H, *b = wpe + (size_t)pos[n] * H;
+        const float *c = wtt + (size_t)(tt ? tt[n] : 0) * H;
+        float *o = out + (size_t)n * H;
+        for (int h = 0; h < H; h++) o[h] = (a[h] + b[h]) + c[h]; /* PyTorch's order */
+    }
+}
+
+static void scatter_rows(float *dw, const int32_t *idx, const float *dout, int N, int H) {
+    /* parallel over column blocks: each thread owns its columns of every row */
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
+    for (int c0 = 0; c0 < H; c0 += COLBLK) {
+        int c1 = c0 + COLBLK < H ? c0 + COLBLK : H;
+        for (int n = 0; n < N; n++) {
+            float *d = dw + (size_t)(idx ? idx[n] : 0) * H;
+            const float *g = dout + (size_t)n * H;
+            for (int c = c0; c < c1; c++) d[c] += g[c];
+        }
+    }
+}
+
+void op_embed_bwd(const float *dout, const int32_t *ids, const int32_t *pos, const int32_t *tt,
+                  float *dwte, float *dwpe, float *dwtt, int N, int H) {
+    if (dwte) scatter_rows(dwte, ids, dout, N, H);
+    if (dwpe) scatter_rows(dwpe, pos, dout, N, H);
+    if (dwtt) scatter_rows(dwtt, tt, dout, N, H);
+}
+
+void op_position_ids(int32_t *pos, const int32_t *ids, int S, int T, int pad) {
+    for (int s = 0; s < S; s++) {
+        int count = 0;
+        for (int t = 0; t < T; t++) {
+            int real = ids[(size_t)s * T + t] != pad;
+            count += real;
+            pos[(size_t)s * T + t] = real ? pad + count : pad;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- LayerNorm */
+
+void op_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *w,
+                      const float *b, int N, int H, float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * H;
+        double s = 0, s2 = 0;
+        for (int h = 0; h < H; h++) s += xr[h];
+        double m = s / H;
+        for (int h = 0; h < H; h++) {
+            double d = xr[h] - m;
+            s2 += d * d;
+        }
+        float mf = (float)m, r = (float)(1.0 / sqrt(s2 / H + eps));
+        mean[n] = mf;
+        rstd[n] = r;
+        float *yr = y + (size_t)n * H;
+        for (int h = 0; h < H; h++) yr[h] = (xr[h] - mf) * r * w[h] + b[h];
+    }
+}
+
+void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const float *x,
+                      const float *mean, const float *rstd, const float *w, int N, int H,
+                      int accumulate) {
+    /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *dyr = dy + (size_t)n * H, *xr = x + (size_t)n * H;
+        float m = mean[n], r = rstd[n];
+        double sg = 0, sgx = 0;
+        for (int h = 0; h < H; h++) {
+            float g = dyr[h] * w[h], xh = (xr[h] - m) * r;
+            sg += g;
+            sgx += (double)g * xh;
+        }
+        float mg = (float)(sg / H), mgx = (float)(sgx / H);
+        float *dxr = dx + (size_t)n * H;
+        for (int h = 0; h < H; h++) {
+            float xh = (xr[h] - m) * r;
+            float v = r * (dyr[h] * w[h] - mg - xh * mgx);
+            dxr[h] = accumulate ? dxr[h] + v : v;
+        }
+    }
+    if (!dw && !db) return;
+#pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
+    for (int c0 = 0; c0 < H; c0 += COLBLK) {
+        int c1 = c0 + COLBLK < H ? c0 + COLBLK : H;
+        float aw[COLBLK] = {0}, ab[COLBLK] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *dyr = dy + (size_t)n * H, *xr = x + (size_t)n * H;
+            float m = mean[n], r = rstd[n];
+            for (int c = c0; c < c1; c++) {
+                aw[c - c0] += dyr[c] * ((xr[c] - m) * r);
+                ab[c - c0] += dyr[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            if (dw) dw[c] += aw[c - c0];
+            if (db) db[c] += ab[c - c0];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- linear */
+
+void op_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
+                   int out) {
+    if (b) {
+#pragma omp parallel for schedule(static) if ((size_t)N * out >= PAR_MIN)
+        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * out, b, (size_t)out * sizeof(float));
+    }
+    op_gemm('N', 'T', N, out, in, 1.0f, x, in, W, in, b ? 1.0f : 0.0f, y, out);
+}
+
+static void colsum_acc(float *db, const float *dy, int N, int C) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += COLBLK) {
+        int c1 = c0 + COLBLK < C ? c0 + COLBLK : C;
+        float acc[COLBLK] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *r = dy + (size_t)n * C;
+            for (int c = c0; c < c1; c++) acc[c - c0] += r[c];
+        }
+        for (int c = c0; c < c1; c++) db[c] += acc[c - c0];
+    }
+}
+
+void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
+                   const float *W, int N, int in, int out, int accumulate_dx) {
+    if (dx) op_gemm('N', 'N', N, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+    if (dW) op_gemm('T', 'N', out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
+    if (db) colsum_acc(db, dy, N, out);
+}
+
+/* ---------------------------------------------------------------- sparse gradients */
+
+static void transpose(float *dst, const float *src, int rows, int cols) {
+    /* dst[c, r] = src[r, c], in 32 x 32 tiles */
+#pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PAR_MIN)
+    for (int c0 = 0; c0 < cols; c0 += 32)
+        for (int r0 = 0; r0 < rows; r0 += 32)
+            for (int c = c0; c < c0 + 32 && c < cols; c++)
+                for (int r = r0; r < r0 + 32 && r < rows; r++)
+                    dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+}
+
+void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
+                         const float *x, int N, int in, int out, float *scratch) {
+    if (k == 0) return;
+    float *dyT = scratch, *xT = scratch + (size_t)out * N;
+    transpose(dyT, dy, N, out);
+    transpose(xT, x, N, in);
+#pragma omp parallel for schedule(static) if (k * (size_t)N >= PAR_MIN)
+    for (size_t j = 0; j < k; j++) {
+        const float *a = dyT + (size_t)(idx[j] / (uint32_t)in) * N;
+        const float *b = xT + (size_t)(idx[j] % (uint32_t)in) * N;
+        float s = 0;
+        for (int n = 0; n < N; n++) s += a[n] * b[n];
+        dW[idx[j]] += s;
+    }
+}
+
+void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src) {
+    for (size_t j = 0; j < k; j++) dst[idx[j]] += src[idx[j]];
+}
+
+static size_t lower_bound_u32(const uint32_t *a, size_t n, uint64_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
+                         const float *dout, int N, int H) {
+    /* serial: tokens sharing a row would race, and the work is small */
+    for (int n = 0; n < N; n++) {
+        uint64_t base = (uint64_t)(rows ? rows[n] : 0) * H;
+        const float *g = dout + (size_t)n * H;
+        for (size_t j = lower_bound_u32(idx, k, base); j < k && idx[j] < base + H; j++)
+            dw[idx[j]] += g[idx[j] - base];
+    }
+}
+
+/* ---------------------------------------------------------------- elementwise */
+
+#define INV_SQRT2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+void op_gelu_fwd(float *y, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT2));
+}
+
+void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + erff(v * INV_SQRT2));
+        float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
+        dx[i] = dy[i] * (cdf + v * pdf);
+    }
+}
+
+void op_tanh_fwd(float *y, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+void op_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+void op_add(float *y, const float *a, const float *b, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void op_accumulate(float *y, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* ---------------------------------------------------------------- dropout */
+
+/* One Philox block gives the keep decisions of 4 consecutive elements. */
+static void dropout_apply(float *y, const float *x, size_t n, float p, uint64_t seed,
+                          uint32_t sub) {
+    if (p <= 0.0f) {
+        if (y != x) memcpy(y, x, n * sizeof(float));
+        return;
+    }
+    float scale = (float)(1.0 / (1.0 - (double)p));
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    size_t nblk = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t blk = 0; blk < nblk; blk++) {
+        uint32_t ctr[4] = {(uint32_t)blk, (uint32_t)((uint64_t)blk >> 32), sub, RNG_STREAM_DROPOUT};
+        uint32_t r[4];
+        philox4x32_10(ctr, key, r);
+        for (size_t j = 0; j < 4 && blk * 4 + j < n; j++) {
+            size_t i = blk * 4 + j;
+            y[i] = rng_u32_to_unit_float(r[j]) >= p ? x[i] * scale : 0.0f;
+        }
+    }
+}
+
+void op_dropout_fwd(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub) {
+    dropout_apply(y, x, n, p, seed, sub);
+}
+
+void op_dropout_bwd(float *dx, const float *dy, size_t n, float p, uint64_t seed, uint32_t sub) {
+    dropout_apply(dx, dy, n, p, seed, sub);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+void op_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
+                        int S, int T, int NH, int HD, float scale) {
+    int H = NH * HD;
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
+    for (int sh = 0; sh < S * NH; sh++) {
+        int s = sh / NH, h = sh % NH;
+        const float *qs = q + (size_t)s * T * H + (size_t)h * HD;
+        const float *ks = k + (size_t)s * T * H + (size_t)h * HD;
+        float *sc = scores + (size_t)sh * T * T;
+        op_gemm('N', 'T', T, T, HD, scale, qs, H, ks, H, 0.0f, sc, T);
+        const float *m = maskadd + (size_t)s * T;
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) sc[(size_t)i * T + j] += m[j];
+    }
+}
+
+void op_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
+                        const float *k, int S, int T, int NH, int HD, float scale) {
+    int H = NH * HD;
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
+    for (int sh = 0; sh < S * NH; sh++) {
+        int s = sh / NH, h = sh % NH;
+        size_t off = (size_t)s * T * H + (size_t)h * HD;
+        const float *ds = dscores + (size_t)sh * T * T;
+        op_gemm('N', 'N', T, HD, T, scale, ds, T, k + off, H, 0.0f, dq + off, H);
+        op_gemm('T', 'N', T, HD, T, scale, ds, T, q + off, H, 0.0f, dk + off, H);
+    }
+}
+
+void op_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
+                         int HD) {
+    int H = NH * HD;
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
+    for (int sh = 0; sh < S * NH; sh++) {
+        int s = sh / NH, h = sh % NH;
+        size_t off = (size_t)s * T * H + (size_t)h * HD;
+        op_gemm('N', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, v + off, H, 0.0f, ctx + off, H);
+    }
+}
+
+void op_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
+                         const float *v, int S, int T, int NH, int HD) {
+    int H = NH * HD;
+#pragma omp parallel for schedule(static) if ((double)S * NH * T * T * HD >= GEMM_PAR_MIN)
+    for (int sh = 0; sh < S * NH; sh++) {
+        int s = sh / NH, h = sh % NH;
+        size_t off = (size_t)s * T * H + (size_t)h * HD;
+        op_gemm('N', 'T', T, T, HD, 1.0f, dctx + off, H, v + off, H, 0.0f, dp + (size_t)sh * T * T, T);
+        op_gemm('T', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, dctx + off, H, 0.0f, dv + off, H);
+    }
+}
+
+/* ---------------------------------------------------------------- softmax */
+
+void op_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float mx = -INFINITY;
+        for (int c = 0; c < cols; c++) mx = xr[c] > mx ? xr[c] : mx;
+        float s = 0;
+        for (int c = 0; c < cols; c++) {
+            yr[c] = expf(xr[c] - mx);
+            s += yr[c];
+        }
+        float inv = 1.0f / s;
+        for (int c = 0; c < cols; c++) yr[c] *= inv;
+    }
+}
+
+void op_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int cols) {
+#pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *dyr = dy + r * cols, *yr = y + r * cols;
+        float *dxr = dx + r * cols;
+        float dot = 0;
+        for (int c = 0; c < cols; c++) dot += dyr[c] * yr[c];
+        for (int c = 0; c < cols; c++) dxr[c] = yr[c] * (dyr[c] - dot);
+    }
+}
+
+/* ---------------------------------------------------------------- losses */
+
+float op_cross_entropy_fwd(float *probs, const float *logits, const int32_t *labels, int B,
+                           int C) {
+    double total = 0;
+    for (int b = 0; b < B; b++) {
+        const float *l = logits + (size_t)b * C;
+        double mx = -INFINITY, s = 0;
+        for (int c = 0; c < C; c++) mx = l[c] > mx ? l[c] : mx;
+        for (int c = 0; c < C; c++) s += exp(l[c] - mx);
+        for (int c = 0; c < C; c++) probs[(size_t)b * C + c] = (float)(exp(l[c] - mx) / s);
+        total += (mx + log(s)) - l[labels[b]];
+    }
+    return (float)(total / B);
+}
+
+void op_cross_entropy_bwd(float *dlogits, const float *probs, const int32_t *labels, int B,
+                          int C, float dloss) {
+    float f = dloss / (float)B;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            dlogits[(size_t)b * C + c] =
+                f * (probs[(size_t)b * C + c] - (c == labels[b] ? 1.0f : 0.0f));
+}
+
+float op_mse_fwd(const float *pred, const float *target, int B) {
+    double s = 0;
+    for (int b = 0; b < B; b++) {
+        double d = (double)pred[b] - target[b];
+        s += d * d;
+    }
+    return (float)(s / B);
+}
+
+void op_mse_bwd(float *dpred, const float *pred, const float *target, int B, float dloss) {
+    for (int b = 0; b < B; b++) dpred[b] = dloss * 2.0f * (pred[b] - target[b]) / (float)B;
+}
+
+/* ---------------------------------------------------------------- span pooling */
+
+void op_span_pool_fwd(float *out, float *w, const float *x, const float *a,
+                      const int32_t *spans, int S, int T, int H, int NS) {
+#pragma omp parallel for schedule(static) if ((size_t)S * NS * T * H >= PAR_MIN)
+    for (int sj = 0; sj < S * NS; sj++) {
+        int s = sj / NS;
+        int st = spans[2 * sj], en = spans[2 * sj + 1];
+        float *wr = w + (size_t)sj * T;
+        const float *ar = a + (size_t)s * T;
+        memset(wr, 0, (size_t)T * sizeof(float));
+        float mx = -INFINITY, sum = 0;
+        for (int t = st; t <= en; t++) mx = ar[t] > mx ? ar[t] : mx;
+        for (int t = st; t <= en; t++) sum += wr[t] = expf(ar[t] - mx);
+        for (int t = st; t <= en; t++) wr[t] /= sum;
+        float *o = out + (size_t)sj * H; /* [S, NS*H] == [S*NS, H] */
+        memset(o, 0, (size_t)H * sizeof(float));
+        for (int t = st; t <= en; t++) {
+            const float *xr = x + ((size_t)s * T + t) * H;
+            for (int h = 0; h < H; h++) o[h] += wr[t] * xr[h];
+        }
+    }
+}
+
+void op_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
+                      const float *w, const float *x, const int32_t *spans, int S, int T,
+                      int H, int NS) {
+    /* parallel over sequences: spans of one sequence may overlap, so one thread per s */
+#pragma omp parallel for schedule(static) if ((size_t)S * NS * T * H >= PAR_MIN)
+    for (int s = 0; s < S; s++) {
+        float *dar = da + (size_t)s * T;
+        memset(dar, 0, (size_t)T * sizeof(float));
+        for (int j = 0; j < NS; j++) {
+            int sj = s * NS + j;
+            int st = spans[2 * sj], en = spans[2 * sj + 1];
+            const float *g = dout + (size_t)sj * H, *o = out + (size_t)sj * H;
+            const float *wr = w + (size_t)sj * T;
+            float go = 0;
+            for (int h = 0; h < H; h++) go += g[h] * o[h];
+            for (int t = st; t <= en; t++) {
+                const float *xr = x + ((size_t)s * T + t) * H;
+                float *dxr = dx + ((size_t)s * T + t) * H;
+                float gx = 0;
+                for (int h = 0; h < H; h++) {
+                    gx += g[h] * xr[h];
+                    dxr[h] += wr[t] * g[h];
+                }
+                dar[t] += wr[t] * (gx - go);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- <s> gather */
+
+void op_gather_first_fwd(float *y, const float *x, int S, int T, int H) {
+    for (int s = 0; s < S; s++) memcpy(y + (size_t)s * H, x + (size_t)s * T * H, (size_t)H * sizeof(float));
+}
+
+void op_gather_first_bwd(float *dx, const float *dy, int S, int T, int H) {
+    for (int s = 0; s < S; s++) {
+        float *d = dx + (size_t)s * T * H;
+        const float *g = dy + (size_t)s * H;
+        for (int h = 0; h < H; h++) d[h] += g[h];
+    }
+}

@@ -1,0 +1,25 @@
+/* progress.h — progress lines on stderr (only when it is a terminal, unless --quiet) and
+ * JSON-lines logs (--log FILE) for long-running tools. */
+#ifndef SPARSETUNE_PROGRESS_H
+#define SPARSETUNE_PROGRESS_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+typedef struct Progress {
+    int show;         /* draw on stderr */
+    long total;       /* steps planned */
+    double t0, last;  /* monotonic seconds */
+    FILE *log;        /* NULL: no log */
+    char *log_path;
+} Progress;
+
+double now_seconds(void);
+void progress_init(Progress *p, long total, int quiet, const char *log_path);
+/* One step done: examples in this step, its loss (NaN to omit). */
+void progress_step(Progress *p, long step, long examples_so_far, double loss);
+/* Append one JSON object (stolen) as a line to the log. */
+void progress_log(Progress *p, json_t *obj);
+void progress_finish(Progress *p);
+
+#endif

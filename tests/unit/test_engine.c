@@ -1,0 +1,644 @@
+/* Engine tests: ops against naive code, the model against the float64 PyTorch reference
+ * (tests/ref/gen_reference.py -> tests/fixtures/engine/<head>.safetensors), central finite
+ * differences, loading, batch checks, head initialisation. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hfconfig.h"
+#include "model.h"
+#include "ops.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+/* ||a - b|| / ||b||.  Some gradients are exactly 0 in exact arithmetic (key biases and the
+ * span-attention bias: softmax is shift invariant; the out_proj bias of the multiple-choice
+ * head: one score per choice); fp32 leaves ~1e-9 there.  Below ||b|| = 1e-7 the absolute
+ * error is returned instead, so such tensors pass when ||a - b|| <= 1e-4. */
+static double rel_err(const float *a, const float *b, size_t n) {
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = (double)a[i] - b[i];
+        d += e * e;
+        s += (double)b[i] * b[i];
+    }
+    return s > 1e-14 ? sqrt(d / s) : sqrt(d);
+}
+
+/* Run fn(arg) in a child; returns its exit status and its stderr in msg. */
+static int run_child(void (*fn)(void *), void *arg, char *msg, size_t cap) {
+    int fds[2];
+    msg[0] = '\0';
+    if (pipe(fds) != 0) return -2;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return -2;
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t got;
+    char sink[256];
+    while ((got = read(fds[0], n + 1 < cap ? msg + n : sink, n + 1 < cap ? cap - 1 - n : sizeof sink)) > 0)
+        if (n + 1 < cap) n += (size_t)got;
+    msg[n] = '\0';
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The tiny model of gen_reference.py (CFG there). */
+static void tiny_config(HfConfig *c) {
+    hfconfig_default(c);
+    c->vocab_size = 50265;
+    c->hidden_size = 32;
+    c->num_hidden_layers = 2;
+    c->num_attention_heads = 4;
+    c->intermediate_size = 37;
+    c->max_position_embeddings = 32;
+    c->type_vocab_size = 1;
+    c->pad_token_id = 1;
+    c->layer_norm_eps = 1e-5;
+    c->hidden_dropout_prob = 0.1;
+    c->attention_probs_dropout_prob = 0.1;
+    c->initializer_range = 0.02;
+}
+
+/* word_embedding() of gen_reference.py: ((w >> 8) * 2^-24 - 0.5) * 0.1 in float32 */
+static void fill_word_embedding(Model *m) {
+    float *w = model_param(m, 0);
+    size_t n = m->info[0].numel;
+    for (size_t i = 0; i < n; i++) {
+        float u = rng_u32_to_unit_float(philox_word_at(0x5EED0001u, RNG_STREAM_MODEL_INIT, 0, i));
+        w[i] = (u - 0.5f) * 0.1f;
+    }
+}
+
+typedef struct Case {
+    SafeTensors *st;
+    Model *m;
+    Batch b;
+    HeadKind head;
+    uint64_t seed;
+    uint32_t step;
+} Case;
+
+static const SafeTensor *need(const SafeTensors *st, const char *name) {
+    const SafeTensor *t = safetensors_find(st, name);
+    if (!t) die(name, "missing in the engine fixture");
+    return t;
+}
+
+static void read_i32(const SafeTensors *st, const char *name, int32_t *dst) {
+    const SafeTensor *t = need(st, name);
+    memcpy(dst, t->data, t->nbytes);
+}
+
+static int case_open(Case *c, const char *file, HeadKind head) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/engine/%s.safetensors", harness_fixture_dir(), file);
+    if (access(path, R_OK) != 0) {
+        harness_fail(__FILE__, __LINE__, "fixture %s missing (run tests/ref/gen_reference.py)", path);
+        return -1;
+    }
+    memset(c, 0, sizeof *c);
+    c->st = safetensors_open(path);
+    c->head = head;
+    HfConfig cfg;
+    tiny_config(&cfg);
+    int32_t nl, nc, seed[2], step;
+    read_i32(c->st, "batch.num_labels", &nl);
+    read_i32(c->st, "batch.n_choices", &nc);
+    read_i32(c->st, "dropout.seed", seed);
+    read_i32(c->st, "dropout.step", &step);
+    c->seed = (uint64_t)(uint32_t)seed[0] | (uint64_t)(uint32_t)seed[1] << 32;
+    c->step = (uint32_t)step;
+    c->m = model_create(&cfg, head, nl);
+    fill_word_embedding(c->m);
+    for (int i = 1; i < c->m->n_params; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "param.%s", c->m->info[i].name);
+        const SafeTensor *t = need(c->st, name);
+        CHECK_EQ_INT(t->numel, (int64_t)c->m->info[i].numel);
+        safetensor_to_f32(t, model_param(c->m, i));
+    }
+    const SafeTensor *ids = need(c->st, "batch.ids");
+    int S = (int)ids->shape[0], T = (int)ids->shape[1];
+    batch_alloc(&c->b, S / nc, nc, T, cfg.pad_token_id);
+    read_i32(c->st, "batch.ids", c->b.ids);
+    read_i32(c->st, "batch.len", c->b.len);
+    if (safetensors_find(c->st, "batch.label")) read_i32(c->st, "batch.label", c->b.label);
+    if (safetensors_find(c->st, "batch.target")) safetensor_to_f32(need(c->st, "batch.target"), c->b.target);
+    if (safetensors_find(c->st, "batch.spans")) read_i32(c->st, "batch.spans", c->b.spans);
+    return 0;
+}
+
+static void case_close(Case *c) {
+    model_free(c->m);
+    batch_free(&c->b);
+    safetensors_close(c->st);
+}
+
+/* Compare logits, loss and every gradient with the reference for one dropout mode. */
+static void compare_mode(Case *c, int mode, const char *label) {
+    Model *m = c->m;
+    char name[200];
+    model_zero_grad(m);
+    float loss = model_forward(m, &c->b, mode, c->seed, c->step);
+    model_backward(m, &c->b);
+    snprintf(name, sizeof name, "logits%d", mode);
+    const SafeTensor *t = need(c->st, name);
+    float *ref = xmalloc((size_t)t->numel * sizeof(float));
+    safetensor_to_f32(t, ref);
+    CHECK_EQ_INT(m->logits_n, t->numel);
+    double e = rel_err(m->logits, ref, (size_t)t->numel);
+    CHECK_MSG(e <= 1e-4, "%s dropout=%d logits rel err %.3g", label, mode, e);
+    free(ref);
+    snprintf(name, sizeof name, "loss%d", mode);
+    float rl;
+    safetensor_to_f32(need(c->st, name), &rl);
+    CHECK_MSG(fabs(loss - rl) <= 1e-4 * fabs(rl), "%s dropout=%d loss %.8g vs %.8g", label, mode, loss, rl);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        snprintf(name, sizeof name, "grad%d.%s", mode, p->name);
+        t = need(c->st, name);
+        ref = xmalloc((size_t)t->numel * sizeof(float));
+        safetensor_to_f32(t, ref);
+        const float *g = model_grad(m, i);
+        if (i == 0) { /* word embeddings: stored at the used rows; all others must be 0 */
+            const SafeTensor *rt = need(c->st, "wgrad_rows");
+            int32_t *rows = xmalloc(rt->nbytes);
+            memcpy(rows, rt->data, rt->nbytes);
+            int H = m->cfg.hidden_size, nr = (int)rt->numel;
+            float *got = xmalloc((size_t)nr * H * sizeof(float));
+            char *used = xcalloc((size_t)m->cfg.vocab_size, 1);
+            for (int r = 0; r < nr; r++) {
+                memcpy(got + (size_t)r * H, g + (size_t)rows[r] * H, (size_t)H * sizeof(float));
+                used[rows[r]] = 1;
+            }
+            e = rel_err(got, ref, (size_t)nr * H);
+            int nonzero = 0;
+            for (int r = 0; r < m->cfg.vocab_size; r++)
+                if (!used[r])
+                    for (int h = 0; h < H; h++) nonzero += g[(size_t)r * H + h] != 0.0f;
+            CHECK_MSG(nonzero == 0, "%s: %d word-embedding gradients outside the batch's rows", label, nonzero);
+            free(rows);
+            free(got);
+            free(used);
+        } else {
+            CHECK_EQ_INT(t->numel, (int64_t)p->numel);
+            e = rel_err(g, ref, p->numel);
+        }
+        CHECK_MSG(e <= 1e-4, "%s dropout=%d grad %s rel err %.3g", label, mode, p->name, e);
+        if (e > worst) worst = e, worst_name = p->name;
+        free(ref);
+    }
+    if (getenv("ENGINE_VERBOSE"))
+        fprintf(stderr, "    %s dropout=%d: worst gradient rel err %.2e (%s)\n", label, mode, worst, worst_name);
+}
+
+static void reference_case(const char *file, HeadKind head) {
+    Case c;
+    if (case_open(&c, file, head) != 0) return;
+    compare_mode(&c, 0, file);
+    compare_mode(&c, 1, file);
+    case_close(&c);
+}
+
+TEST(engine_reference_classification) { reference_case("classification", HEAD_CLASSIFICATION); }
+TEST(engine_reference_regression) { reference_case("regression", HEAD_REGRESSION); }
+TEST(engine_reference_multiple_choice) { reference_case("multiple_choice", HEAD_MULTIPLE_CHOICE); }
+TEST(engine_reference_span) { reference_case("span", HEAD_SPAN); }
+
+/* Central differences of the (dropout-on, fixed-mask) loss at sampled entries of every
+ * tensor; loss differences accumulated in double. */
+static void finite_difference_case(const char *file, HeadKind head) {
+    Case c;
+    if (case_open(&c, file, head) != 0) return;
+    Model *m = c.m;
+    model_zero_grad(m);
+    model_forward(m, &c.b, 1, c.seed, c.step);
+    model_backward(m, &c.b);
+    Rng r;
+    rng_init(&r, 7, RNG_STREAM_DATA_ORDER, (uint32_t)head);
+    const float h = 1e-2f;
+    int checked = 0, bad = 0;
+    double worst = 0, worst_an = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        for (int rep = 0; rep < 2; rep++) {
+            size_t j;
+            if (i == 0) /* a word-embedding entry of a token in the batch */
+                j = (size_t)c.b.ids[rng_below(&r, (uint64_t)c.b.B * c.b.n_choices * c.b.T)] * p->shape[1] +
+                    rng_below(&r, (uint64_t)p->shape[1]);
+            else if (i == 1) /* a position-embedding row that is used (<= pad + T) */
+                j = (size_t)(2 + rng_below(&r, (uint64_t)c.b.T)) * p->shape[1] + rng_below(&r, (uint64_t)p->shape[1]);
+            else
+                j = rng_below(&r, p->numel);
+            float *w = model_param(m, i) + j, w0 = *w;
+            *w = w0 + h;
+            double lp = model_forward(m, &c.b, 1, c.seed, c.step);
+            *w = w0 - h;
+            double lm = model_forward(m, &c.b, 1, c.seed, c.step);
+            *w = w0;
+            double fd = (lp - lm) / (2.0 * h), an = model_grad(m, i)[j];
+            double tol = 5e-4 + 5e-3 * fabs(an);
+            checked++;
+            if (fabs(fd - an) > worst) worst = fabs(fd - an), worst_an = an;
+            if (!(fabs(fd - an) <= tol)) {
+                bad++;
+                harness_fail(__FILE__, __LINE__, "%s: d loss / d %s[%zu]: finite diff %.6g, analytic %.6g",
+                             file, p->name, j, fd, an);
+            }
+        }
+    }
+    CHECK(checked > 60 && bad == 0);
+    if (getenv("ENGINE_VERBOSE"))
+        fprintf(stderr, "    %s: %d entries, worst |fd - analytic| %.2e (analytic %.3g)\n", file, checked, worst, worst_an);
+    case_close(&c);
+}
+
+TEST(engine_finite_differences_classification) { finite_difference_case("classification", HEAD_CLASSIFICATION); }
+TEST(engine_finite_differences_regression) { finite_difference_case("regression", HEAD_REGRESSION); }
+TEST(engine_finite_differences_multiple_choice) { finite_difference_case("multiple_choice", HEAD_MULTIPLE_CHOICE); }
+TEST(engine_finite_differences_span) { finite_difference_case("span", HEAD_SPAN); }
+
+/* ------------------------------------------------------------------ ops */
+
+TEST(ops_gemm_all_transpositions) {
+    int M = 5, N = 7, K = 3;
+    float A[5 * 3 * 2], B[3 * 7 * 2], C[5 * 7 * 2], R[5 * 7];
+    for (int i = 0; i < 30; i++) A[i] = (float)((i * 7) % 11) - 5.0f;
+    for (int i = 0; i < 42; i++) B[i] = (float)((i * 5) % 13) - 6.0f;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            /* A stored [M,K] (lda K+1) or [K,M] (lda M+1); B [K,N] (ldb N+2) or [N,K] (ldb K+2) */
+            int lda = ta ? M + 1 : K + 1, ldb = tb ? K + 2 : N + 2, ldc = N + 1;
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int k = 0; k < K; k++)
+                        s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+                    R[i * N + j] = (float)(2.0 * s + 0.5 * (i - j));
+                    C[i * ldc + j] = (float)(i - j);
+                }
+            op_gemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, 2.0f, A, lda, B, ldb, 0.5f, C, ldc);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) CHECK_NEAR(C[i * ldc + j], R[i * N + j], 1e-4);
+        }
+}
+
+TEST(ops_position_ids_like_hf) {
+    int32_t ids[2 * 5] = {0, 713, 16, 2, 1, 0, 2, 1, 1, 1}, pos[10];
+    op_position_ids(pos, ids, 2, 5, 1);
+    int32_t want[10] = {2, 3, 4, 5, 1, 2, 3, 1, 1, 1};
+    for (int i = 0; i < 10; i++) CHECK_EQ_INT(pos[i], want[i]);
+}
+
+TEST(ops_dropout_contract) {
+    /* Same value as gen_reference.py prints: philox_word_at(42, 2, 7, 0) */
+    CHECK_EQ_INT(philox_word_at(42, RNG_STREAM_DROPOUT, 7, 0), 0x655f62c3u);
+    CHECK_EQ_INT(philox_word_at(42, RNG_STREAM_DROPOUT, 7, 3), 0xca58a7eau);
+    CHECK_EQ_INT(op_dropout_sub(5, 7), (5u << 8) | 7u);
+    size_t n = 10007;
+    float *x = xmalloc(n * sizeof(float)), *y = xmalloc(n * sizeof(float)), *g = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = 1.0f + (float)(i % 3);
+    op_dropout_fwd(y, x, n, 0.25f, 99, op_dropout_sub(3, 1));
+    size_t kept = 0;
+    float scale = (float)(1.0 / 0.75);
+    for (size_t i = 0; i < n; i++) {
+        int keep = rng_u32_to_unit_float(philox_word_at(99, RNG_STREAM_DROPOUT, op_dropout_sub(3, 1), i)) >= 0.25f;
+        CHECK(y[i] == (keep ? x[i] * scale : 0.0f));
+        kept += keep;
+    }
+    CHECK(kept > n * 0.72 && kept < n * 0.78);
+    op_dropout_bwd(g, x, n, 0.25f, 99, op_dropout_sub(3, 1)); /* same mask */
+    CHECK(memcmp(g, y, n * sizeof(float)) == 0);
+    op_dropout_fwd(g, x, n, 0.0f, 99, 0); /* p = 0: identity */
+    CHECK(memcmp(g, x, n * sizeof(float)) == 0);
+    free(x), free(y), free(g);
+}
+
+TEST(ops_span_pool_matches_naive) {
+    int S = 2, T = 5, H = 3, NS = 2;
+    float x[2 * 5 * 3], a[10], out[2 * 2 * 3], w[2 * 2 * 5];
+    for (int i = 0; i < 30; i++) x[i] = sinf((float)i);
+    for (int i = 0; i < 10; i++) a[i] = cosf((float)i * 0.7f);
+    int32_t spans[8] = {1, 3, 2, 2, 0, 4, 3, 4};
+    op_span_pool_fwd(out, w, x, a, spans, S, T, H, NS);
+    for (int sj = 0; sj < 4; sj++) {
+        int s = sj / 2, st = spans[2 * sj], en = spans[2 * sj + 1];
+        double z = 0;
+        for (int t = st; t <= en; t++) z += exp(a[s * T + t]);
+        for (int hh = 0; hh < H; hh++) {
+            double v = 0;
+            for (int t = st; t <= en; t++) v += exp(a[s * T + t]) / z * x[(s * T + t) * H + hh];
+            CHECK_NEAR(out[sj * H + hh], v, 1e-5);
+        }
+        for (int t = 0; t < T; t++)
+            if (t < st || t > en) CHECK(w[sj * T + t] == 0.0f);
+    }
+}
+
+/* ------------------------------------------------------------------ model API */
+
+static HfConfig small_cfg(void) {
+    HfConfig c;
+    tiny_config(&c);
+    c.vocab_size = 60;
+    return c;
+}
+
+TEST(model_param_table_names_and_layout) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, 3);
+    CHECK_EQ_INT(m->n_params, 5 + 16 * 2 + 4);
+    CHECK_STR(m->info[0].name, "roberta.embeddings.word_embeddings.weight");
+    int q = model_find(m, "roberta.encoder.layer.1.attention.self.query.weight");
+    CHECK(q > 0);
+    CHECK_EQ_INT(m->info[q].shape[0], 32);
+    int o2 = model_find(m, "roberta.encoder.layer.0.output.dense.weight");
+    CHECK_EQ_INT(m->info[o2].shape[0], 32);
+    CHECK_EQ_INT(m->info[o2].shape[1], 37);
+    int op = model_find(m, "classifier.out_proj.weight");
+    CHECK_EQ_INT(m->info[op].shape[0], 3);
+    CHECK(m->info[op].is_head && !m->info[q].is_head);
+    for (int i = 1; i < m->n_params; i++) {
+        CHECK(m->info[i].offset >= m->info[i - 1].offset + m->info[i - 1].numel);
+        CHECK(m->info[i].offset % 16 == 0);
+    }
+    CHECK(m->info[m->n_params - 1].offset + m->info[m->n_params - 1].numel <= m->total);
+    model_free(m);
+    m = model_create(&c, HEAD_SPAN, 2);
+    int sa = model_find(m, "classifier.span_attention.weight");
+    CHECK(sa > 0 && m->info[sa].shape[0] == 1 && m->info[sa].shape[1] == 32);
+    op = model_find(m, "classifier.out_proj.weight");
+    CHECK(m->info[op].shape[0] == 2 && m->info[op].shape[1] == 64);
+    CHECK_EQ_INT(model_find(m, "classifier.dense.weight"), -1);
+    model_free(m);
+}
+
+TEST(model_head_init_deterministic) {
+    HfConfig c = small_cfg();
+    Model *a = model_create(&c, HEAD_CLASSIFICATION, 2), *b = model_create(&c, HEAD_CLASSIFICATION, 2);
+    model_init_head(a, 11);
+    model_init_head(b, 11);
+    int dw = model_find(a, "classifier.dense.weight"), db = model_find(a, "classifier.dense.bias");
+    CHECK(memcmp(model_param(a, dw), model_param(b, dw), a->info[dw].numel * sizeof(float)) == 0);
+    /* first value = initializer_range * first normal of the HEAD_INIT stream */
+    Rng r;
+    rng_init(&r, 11, RNG_STREAM_HEAD_INIT, 0);
+    CHECK(model_param(a, dw)[0] == (float)(0.02 * rng_normal(&r)));
+    double s2 = 0;
+    for (size_t i = 0; i < a->info[dw].numel; i++) s2 += (double)model_param(a, dw)[i] * model_param(a, dw)[i];
+    CHECK_NEAR(sqrt(s2 / a->info[dw].numel), 0.02, 0.003);
+    for (size_t i = 0; i < a->info[db].numel; i++) CHECK(model_param(a, db)[i] == 0.0f);
+    model_init_head(b, 12);
+    CHECK(memcmp(model_param(a, dw), model_param(b, dw), a->info[dw].numel * sizeof(float)) != 0);
+    model_free(a);
+    model_free(b);
+}
+
+TEST(model_backward_accumulates_and_padding_is_inert) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    model_init_random(m, 3);
+    Batch b, b2;
+    int32_t s0[] = {0, 13, 17, 2}, s1[] = {0, 5, 2};
+    batch_alloc(&b, 2, 1, 4, 1);
+    batch_set_seq(&b, 0, s0, 4);
+    batch_set_seq(&b, 1, s1, 3);
+    b.label[0] = 1;
+    /* the same batch padded further: logits and gradients must not change */
+    batch_alloc(&b2, 2, 1, 9, 1);
+    batch_set_seq(&b2, 0, s0, 4);
+    batch_set_seq(&b2, 1, s1, 3);
+    b2.label[0] = 1;
+    model_zero_grad(m);
+    float l1 = model_forward(m, &b, 0, 1, 0);
+    float lg[4];
+    memcpy(lg, m->logits, sizeof lg);
+    model_backward(m, &b);
+    float *g1 = xmalloc(m->total * sizeof(float));
+    memcpy(g1, m->grads, m->total * sizeof(float));
+    model_backward(m, &b);
+    double e = 0;
+    for (size_t i = 0; i < m->total; i++) e = fmax(e, fabs(m->grads[i] - 2 * g1[i]));
+    CHECK(e < 1e-6);
+    model_zero_grad(m);
+    float l2 = model_forward(m, &b2, 0, 1, 0);
+    CHECK_NEAR(l1, l2, 1e-5);
+    for (int i = 0; i < 4; i++) CHECK_NEAR(lg[i], m->logits[i], 1e-5);
+    model_backward(m, &b2);
+    CHECK(rel_err(m->grads, g1, m->total) < 1e-4);
+    free(g1);
+    batch_free(&b);
+    batch_free(&b2);
+    model_free(m);
+}
+
+TEST(model_check_batch_rejects_bad_input) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, HEAD_SPAN, 2);
+    Batch b;
+    int32_t s0[] = {0, 13, 17, 2};
+    batch_alloc(&b, 1, 1, 4, 1);
+    batch_set_seq(&b, 0, s0, 4);
+    b.spans[0] = 1, b.spans[1] = 2, b.spans[2] = 3, b.spans[3] = 3;
+    char err[256];
+    CHECK_EQ_INT(model_check_batch(m, &b, err, sizeof err), 0);
+    b.spans[3] = 4;
+    CHECK_EQ_INT(model_check_batch(m, &b, err, sizeof err), -1);
+    CHECK(strstr(err, "span 1") != NULL);
+    b.spans[3] = 3;
+    b.label[0] = 2;
+    CHECK_EQ_INT(model_check_batch(m, &b, err, sizeof err), -1);
+    CHECK(strstr(err, "label 2") != NULL);
+    b.label[0] = 1;
+    b.ids[1] = 60;
+    CHECK_EQ_INT(model_check_batch(m, &b, err, sizeof err), -1);
+    CHECK(strstr(err, "vocabulary") != NULL);
+    batch_free(&b);
+    batch_alloc(&b, 1, 1, 31, 1); /* pad 1 + 31 tokens needs 33 positions, the model has 32 */
+    batch_set_seq(&b, 0, s0, 4);
+    CHECK_EQ_INT(model_check_batch(m, &b, err, sizeof err), -1);
+    CHECK(strstr(err, "positions") != NULL);
+    batch_free(&b);
+    model_free(m);
+}
+
+/* ---- loading ---- */
+
+typedef struct LoadArgs {
+    const char *path;
+    HeadKind head;
+    int num_labels;
+} LoadArgs;
+
+static void load_child(void *arg) {
+    LoadArgs *a = arg;
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, a->head, a->num_labels);
+    SafeTensors *st = safetensors_open(a->path);
+    int head = model_load(m, st, a->path);
+    fprintf(stderr, "loaded head=%d\n", head);
+    exit(0);
+}
+
+/* Write the tensors of a (random) model under checkpoint-style names. */
+static void write_checkpoint(const char *path, Model *m, int bare, int with_head, const char *drop,
+                             const char *reshape) {
+    SafeTensorsWriter *w = safetensors_writer_new();
+    char (*names)[MODEL_NAME_MAX + 16] = xcalloc((size_t)m->n_params, sizeof *names);
+    int64_t extra_shape[2] = {4, 32};
+    static float lm[4 * 32];
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        if (p->is_head && !with_head) continue;
+        if (drop && strcmp(p->name, drop) == 0) continue;
+        snprintf(names[i], sizeof names[i], "%s", bare && !p->is_head ? p->name + 8 : p->name);
+        int64_t shape[2] = {p->shape[0], p->shape[1]};
+        if (reshape && strcmp(p->name, reshape) == 0) shape[0] = 1, shape[1] = (int64_t)p->numel;
+        safetensors_writer_add(w, names[i], ST_F32, shape, p->ndim == 2 || (reshape && strcmp(p->name, reshape) == 0) ? 2 : 1,
+                               model_param(m, i));
+    }
+    safetensors_writer_add(w, "lm_head.dense.weight", ST_F32, extra_shape, 2, lm);
+    safetensors_writer_add(w, bare ? "pooler.dense.weight" : "roberta.pooler.dense.weight", ST_F32, extra_shape, 2, lm);
+    safetensors_writer_save(w, path);
+    free(names);
+}
+
+TEST(model_load_names_heads_and_errors) {
+    char dir[] = "/tmp/engine-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p1[600], p2[600], p3[600], p4[600], msg[1024];
+    snprintf(p1, sizeof p1, "%s/bare.safetensors", dir);
+    snprintf(p2, sizeof p2, "%s/full.safetensors", dir);
+    snprintf(p3, sizeof p3, "%s/missing.safetensors", dir);
+    snprintf(p4, sizeof p4, "%s/shape.safetensors", dir);
+    HfConfig c = small_cfg();
+    Model *src = model_create(&c, HEAD_CLASSIFICATION, 3);
+    model_init_random(src, 5);
+    write_checkpoint(p1, src, 1, 0, NULL, NULL);
+    write_checkpoint(p2, src, 0, 1, NULL, NULL);
+    write_checkpoint(p3, src, 0, 1, "roberta.encoder.layer.1.output.LayerNorm.bias", NULL);
+    write_checkpoint(p4, src, 1, 0, NULL, "roberta.encoder.layer.0.attention.self.key.weight");
+
+    /* bare names, no head: encoder equal, head untouched (0) */
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, 3);
+    SafeTensors *st = safetensors_open(p1);
+    CHECK_EQ_INT(model_load(m, st, p1), 0);
+    safetensors_close(st);
+    size_t enc = m->info[m->head_first].offset;
+    CHECK(memcmp(m->params, src->params, enc * sizeof(float)) == 0);
+    int op = model_find(m, "classifier.out_proj.weight");
+    CHECK(model_param(m, op)[0] == 0.0f);
+    /* prefixed names with a head of the right shape: used as is */
+    st = safetensors_open(p2);
+    CHECK_EQ_INT(model_load(m, st, p2), 1);
+    safetensors_close(st);
+    CHECK(memcmp(m->params, src->params, m->total * sizeof(float)) == 0);
+    model_free(m);
+
+    LoadArgs a = {p2, HEAD_CLASSIFICATION, 2}; /* head has 3 labels, model wants 2 */
+    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK(strstr(msg, "classifier.out_proj.weight has shape [3,32]") != NULL);
+    a = (LoadArgs){p2, HEAD_SPAN, 2}; /* classification head in a span model */
+    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK(strstr(msg, "classifier.dense.weight does not belong") != NULL);
+    a = (LoadArgs){p3, HEAD_CLASSIFICATION, 3};
+    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK(strstr(msg, "lacks tensor roberta.encoder.layer.1.output.LayerNorm.bias") != NULL);
+    a = (LoadArgs){p4, HEAD_CLASSIFICATION, 3};
+    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK(strstr(msg, "attention.self.key.weight has shape [1,1024]") != NULL);
+    a = (LoadArgs){p1, HEAD_REGRESSION, 1};
+    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 0);
+    CHECK(strstr(msg, "loaded head=0") != NULL);
+    model_free(src);
+    unlink(p1), unlink(p2), unlink(p3), unlink(p4);
+    rmdir(dir);
+}
+
+/* ---- gradient modes: sparse (selected entries only), none (frozen) ---- */
+
+static void grad_modes_case(HeadKind head, int nl) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, head, nl);
+    model_init_random(m, 9);
+    Batch b;
+    int32_t s0[] = {0, 13, 17, 21, 2}, s1[] = {0, 5, 2};
+    batch_alloc(&b, 2, 1, 5, 1);
+    batch_set_seq(&b, 0, s0, 5);
+    batch_set_seq(&b, 1, s1, 3);
+    b.label[0] = 1;
+    b.target[0] = 0.5f, b.target[1] = -1.0f;
+    b.spans[0] = 1, b.spans[1] = 2, b.spans[2] = 3, b.spans[3] = 3;
+    b.spans[4] = 1, b.spans[5] = 1, b.spans[6] = 0, b.spans[7] = 2;
+    model_zero_grad(m);
+    model_forward(m, &b, 1, 4, 2);
+    model_backward(m, &b);
+    float *dense = xmalloc(m->total * sizeof(float));
+    memcpy(dense, m->grads, m->total * sizeof(float));
+    /* every tensor: alternately sparse (random ~10% + the entries of used rows), none, dense */
+    uint32_t **idx = xcalloc((size_t)m->n_params, sizeof *idx);
+    Rng r;
+    rng_init(&r, 5, RNG_STREAM_RANDOM_MASK, 0);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        if (i % 3 == 0 || i == 0 || i == 1) {
+            idx[i] = xmalloc(p->numel * sizeof(uint32_t));
+            size_t k = 0;
+            for (size_t j = 0; j < p->numel; j++)
+                if (rng_uniform(&r) < 0.1 || (i == 0 && j / p->shape[1] == 13 && j % 3 == 0)) idx[i][k++] = (uint32_t)j;
+            model_set_grad_mode(m, i, GRAD_SPARSE, idx[i], k);
+        } else if (i % 3 == 1) {
+            model_set_grad_mode(m, i, GRAD_NONE, NULL, 0);
+        }
+    }
+    model_zero_grad(m);
+    model_forward(m, &b, 1, 4, 2);
+    model_backward(m, &b);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        const float *g = model_grad(m, i), *d = dense + p->offset;
+        const GradSpec *gs = &m->gspec[i];
+        int bad = 0;
+        size_t jj = 0;
+        for (size_t j = 0; j < p->numel; j++) {
+            int sel = gs->mode == GRAD_DENSE;
+            if (gs->mode == GRAD_SPARSE) {
+                while (jj < gs->k && gs->index[jj] < j) jj++;
+                sel = jj < gs->k && gs->index[jj] == j;
+            }
+            if (sel) bad += !(fabsf(g[j] - d[j]) <= 1e-5f + 1e-4f * fabsf(d[j]));
+            else bad += g[j] != 0.0f;
+        }
+        CHECK_MSG(bad == 0, "head %d: %s (mode %d): %d entries differ", (int)head, p->name, (int)gs->mode, bad);
+    }
+    for (int i = 0; i < m->n_params; i++) free(idx[i]);
+    free(idx);
+    free(dense);
+    batch_free(&b);
+    model_free(m);
+}
+
+TEST(model_sparse_and_frozen_gradients) {
+    grad_modes_case(HEAD_CLASSIFICATION, 2);
+    grad_modes_case(HEAD_SPAN, 2);
+}

@@ -1,0 +1,177 @@
+/* gradacc — SAM's burn-in: forward/backward passes at the fixed pre-trained weights, the
+ * gradients of every step reduced (sum, sum of squares, or sum of absolute values) into one
+ * accumulator, written as a `grads` tensors stream.  The weights never change. */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "batching.h"
+#include "examples.h"
+#include "modelio.h"
+#include "progress.h"
+#include "provenance.h"
+#include "stream.h"
+#include "util.h"
+
+typedef enum { REDUCE_SUM, REDUCE_SUMSQ, REDUCE_ABS } Reduce;
+static const char *REDUCE_NAMES[] = {"sum", "sumsq", "abs"};
+
+static void usage(void) {
+    printf(
+        "Usage: gradacc --model DIR --steps N [OPTIONS] [EXAMPLES|-] > GRADS\n"
+        "Accumulate gradients at the pre-trained weights (SAM's burn-in) and write them as a\n"
+        "grads stream: one f32 tensor per parameter (encoder and head), HF names.\n"
+        "\n"
+        "  -m, --model DIR        HF model directory or archive (config.json, model.safetensors)\n"
+        "  -n, --steps N          forward/backward passes (batches)\n"
+        "  -b, --batch B          examples per batch (default 16)\n"
+        "  -s, --seed S           data order, dropout and head initialisation (default 0)\n"
+        "      --reduce R         sum (G = sum of g_t, the paper's), sumsq (Fisher), abs\n"
+        "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
+        "                         are then a pure function of the data)\n"
+        "      --device cpu       (cpu only in this build)\n"
+        "      --threads T        CPU threads (default: OpenMP's, i.e. all cores)\n"
+        "      --log FILE         JSON lines: step, loss, examples, elapsed_s\n"
+        "  -q, --quiet            no progress on stderr\n"
+        "  -o, --output FILE      write FILE atomically instead of stdout\n"
+        "  -h, --help, -V, --version\n"
+        "\nBatches are consecutive runs of per-epoch shuffles of the examples, so with\n"
+        "--steps 1 --batch <number of examples> the result is the gradient of the mean loss\n"
+        "over all examples.  See gradacc(1).\n");
+}
+
+int main(int argc, char **argv) {
+    st_set_progname(argv[0]);
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_THREADS, O_LOG };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
+        {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
+        {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
+        {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"log", required_argument, 0, O_LOG},   {"quiet", no_argument, 0, 'q'},
+        {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
+    const char *model_dir = NULL, *log_path = NULL, *output = NULL;
+    long steps = -1;
+    int batch = 16, quiet = 0;
+    uint64_t seed = 0;
+    double dropout = -1;
+    Reduce reduce = REDUCE_SUM;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:n:b:s:qo:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'n': steps = parse_long("--steps", optarg, 1, 1L << 24); break;
+        case 'b': batch = (int)parse_long("--batch", optarg, 1, 1 << 20); break;
+        case 's': seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
+        case O_REDUCE:
+            if (strcmp(optarg, "sum") == 0) reduce = REDUCE_SUM;
+            else if (strcmp(optarg, "sumsq") == 0) reduce = REDUCE_SUMSQ;
+            else if (strcmp(optarg, "abs") == 0) reduce = REDUCE_ABS;
+            else die_usage("--reduce: expected sum, sumsq or abs, got '%s'", optarg);
+            break;
+        case O_DROPOUT: dropout = parse_double("--dropout", optarg, 0, 0.99); break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "auto") != 0)
+                die_usage("--device %s: this build has the CPU backend only", optarg);
+            break;
+        case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
+        case O_LOG: log_path = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'o': output = optarg; break;
+        case 'h': usage(); return 0;
+        case 'V': printf("gradacc (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
+        default: die_usage("unknown option");
+        }
+    }
+    if (!model_dir) die_usage("--model DIR is required");
+    if (steps < 0) die_usage("--steps N is required");
+    if (argc - optind > 1) die_usage("one examples stream at most");
+    const char *input = optind < argc ? argv[optind] : "-";
+
+    OutFile *out = out_open(output, 1);
+    ExampleSet *set = exampleset_read(input);
+    if (set->n == 0) die(input, "no examples");
+    for (size_t i = 0; i < set->n; i++)
+        if (!set->ex[i].has_label) die(input, "record %zu: unlabeled example (gradients need labels)", i);
+    ModelInfo mi;
+    Model *m = model_open(model_dir, set->type, set->num_labels, seed, dropout, &mi);
+
+    /* sum accumulates straight into the model's gradient buffer; the others reduce each step's
+     * gradient into a separate accumulator. */
+    float *acc = reduce == REDUCE_SUM ? NULL : xcalloc(m->total, sizeof *acc);
+    Sampler sampler;
+    sampler_init(&sampler, (uint32_t)set->n, seed);
+    uint32_t *idx = xmalloc((size_t)batch * sizeof *idx);
+    Progress prog;
+    progress_init(&prog, steps, quiet, log_path);
+    model_zero_grad(m);
+    double loss_sum = 0;
+    for (long step = 0; step < steps; step++) {
+        for (int i = 0; i < batch; i++) idx[i] = sampler_next(&sampler);
+        Batch b;
+        batch_from_examples(&b, set, idx, batch);
+        if (reduce != REDUCE_SUM) model_zero_grad(m);
+        float loss = model_forward(m, &b, 1, seed, (uint32_t)step);
+        if (!isfinite(loss)) die(NULL, "step %ld: the loss is %f", step + 1, loss);
+        model_backward(m, &b);
+        batch_free(&b);
+        if (reduce != REDUCE_SUM) {
+            const float *g = m->grads;
+#pragma omp parallel for
+            for (size_t i = 0; i < m->total; i++)
+                acc[i] += reduce == REDUCE_SUMSQ ? g[i] * g[i] : fabsf(g[i]);
+        }
+        loss_sum += loss;
+        progress_step(&prog, step + 1, (step + 1) * (long)batch, loss);
+    }
+    progress_finish(&prog);
+    const float *result = acc ? acc : m->grads;
+    for (size_t i = 0; i < m->total; i++)
+        if (!isfinite(result[i])) {
+            for (int t = 0; t < m->n_params; t++)
+                if (i >= m->info[t].offset && i < m->info[t].offset + m->info[t].numel)
+                    die(NULL, "the accumulated gradient of %s is not finite", m->info[t].name);
+        }
+
+    json_t *upstream = json_object_get(set->header, "provenance");
+    json_t *entry = prov_entry(argc, argv);
+    prov_add_input(entry, input, set->sha256);
+    prov_add_input(entry, model_dir, mi.sha256);
+    json_t *prov = prov_chain(upstream, entry);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "role", json_string("grads"));
+    json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    json_object_set_new(meta, "head_from_checkpoint", json_boolean(mi.head_from_checkpoint));
+    json_object_set_new(meta, "steps", json_integer(steps));
+    json_object_set_new(meta, "batch", json_integer(batch));
+    json_object_set_new(meta, "examples_seen", json_integer(steps * batch));
+    json_object_set_new(meta, "reduction", json_string(REDUCE_NAMES[reduce]));
+    json_object_set_new(meta, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(meta, "dropout", json_real(m->cfg.hidden_dropout_prob));
+    json_object_set_new(meta, "mean_loss", json_real(loss_sum / (double)steps));
+    json_object_set_new(meta, "task", json_deep_copy(json_object_get(set->header, "task")));
+    json_object_set_new(meta, "task_type", json_string(task_type_name(set->type)));
+    json_object_set_new(meta, "num_labels", json_integer(set->num_labels));
+    StWriter *w = st_writer_open(out->fp, "tensors", meta, prov);
+    for (int t = 0; t < m->n_params; t++) {
+        const ParamInfo *pi = &m->info[t];
+        st_record_begin(w, 4);
+        st_put_str(w, "name", pi->name);
+        st_put_str(w, "dtype", "f32");
+        st_put_shape(w, "shape", pi->shape, pi->ndim);
+        st_put_bin(w, "data", result + pi->offset, pi->numel * sizeof(float));
+    }
+    st_writer_close(w);
+    out_commit(out);
+
+    json_decref(meta);
+    json_decref(prov);
+    free(acc);
+    free(idx);
+    sampler_free(&sampler);
+    model_free(m);
+    exampleset_free(set);
+    return 0;
+}
