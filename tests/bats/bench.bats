@@ -106,7 +106,7 @@ SH
   printf '#!/bin/sh\necho "engine-step: bad arguments" >&2; exit 2\n' > "$BATS_TEST_TMPDIR/fake-engine"
   run "$BENCH/engine-bench" "${args[@]}" --engine "$BATS_TEST_TMPDIR/fake-engine"
   assert_success
-  assert_line --partial "engine-step failed: "
+  assert_line --partial "engine-step failed (exit 2): engine-step: bad arguments"
   assert_line --partial "engine-step: bad arguments"
   assert_line --regexp '^\| ours \(engine-step\) \| - \|.*failed'
 }
