@@ -27,7 +27,7 @@ static void usage(void) {
            "                         selected entries sit (layers, matrix types)\n"
            "      --include-head     --masks: keep classifier.* / lm_head.* tensors\n"
            "Selection:\n"
-           "      --split SPLIT      test (default), dev, train, or any\n"
+           "      --split SPLIT      test (default), dev or train\n"
            "      --ratio P          only runs with sparsity ratio P\n"
            "      --tag TAG          only runs tagged TAG (default: untagged runs only)\n"
            "      --any-tag          runs with any tag or none (rows split by tag)\n"
@@ -97,12 +97,11 @@ int main(int argc, char **argv) {
         case O_MASKS: masks = 1; break;
         case O_HEAD: include_head = 1; break;
         case O_SPLIT:
-            if (strcmp(optarg, "any") == 0)
-                o.filter.split = NULL;
-            else if (!strcmp(optarg, "test") || !strcmp(optarg, "dev") || !strcmp(optarg, "train"))
+            /* No "any": a cell mixing test and train values would mean nothing. */
+            if (!strcmp(optarg, "test") || !strcmp(optarg, "dev") || !strcmp(optarg, "train"))
                 o.filter.split = optarg;
             else
-                die_usage("--split: expected test, dev, train or any, got '%s'", optarg);
+                die_usage("--split: expected test, dev or train, got '%s'", optarg);
             break;
         case O_RATIO:
             o.filter.has_ratio = 1;

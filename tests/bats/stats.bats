@@ -237,3 +237,42 @@ assert d[1]['cells']['cb']['t'] is None and d[1]['cells']['cb']['p'] is None, d"
   run stats --digits -1 x
   assert_failure 2
 }
+
+@test "stats: the paper's Table 1 numbers give its AVG column (mean of means ± mean of stds)" {
+  # Two seeds at mean ± std/sqrt(2) have exactly the paper's mean and sample std.
+  $PY - <<'PYEOF'
+import math, re, mkstream as m
+tasks = ["cola", "stsb", "mrpc", "rte", "cb", "copa", "wsc"]
+rows = """full 58.36 1.74 89.80 0.52 89.55 0.81 76.03 2.14 88.93 2.37 67.70 4.41 53.10 6.18
+random 58.35 1.05 89.81 0.11 88.73 0.80 72.71 3.23 90.54 3.39 68.80 2.64 52.88 5.97
+mixout 58.66 1.96 90.15 0.17 88.69 0.60 77.55 1.64 86.51 4.13 71.30 4.84 52.98 6.78
+bitfit 56.67 1.45 90.12 0.14 87.35 0.58 72.74 2.47 86.96 3.20 71.20 3.79 55.10 5.39
+magnitude 56.57 2.47 90.30 0.14 88.09 0.79 73.53 1.84 81.25 3.50 71.50 2.46 55.67 2.73
+adapter 62.11 1.22 90.05 0.13 89.29 0.60 76.93 2.05 87.32 4.62 69.50 2.54 57.02 5.27
+lora 60.88 1.48 87.19 0.51 89.53 0.62 76.97 1.92 84.64 3.76 69.70 2.83 56.84 4.52
+diffpruning 58.53 1.49 89.59 0.34 78.79 6.09 69.93 7.87 86.25 2.65 72.10 2.91 53.37 3.60
+childpruning 60.00 1.29 89.97 1.51 87.19 3.86 75.76 4.38 86.61 3.22 69.40 4.00 55.59 3.81
+sam 60.89 0.96 90.59 0.14 88.84 0.49 76.79 1.72 88.93 1.75 74.30 2.45 59.52 3.08"""
+recs = []
+for line in rows.splitlines():
+    f = line.split()
+    for i, t in enumerate(tasks):
+        mean, sd = float(f[1 + 2 * i]) / 100, float(f[2 + 2 * i]) / 100
+        for seed, sign in ((1, -1), (2, 1)):
+            v = mean + sign * sd / math.sqrt(2)
+            recs.append({"task": t, "method": f[0], "seed": seed, "ratio": 0.005, "metric": v,
+                         "components": {}, "n": 100, "split": "test"})
+m.write("paper.metrics", "metrics", recs)
+PYEOF
+  run stats --digits 2 paper.metrics
+  assert_success
+  assert_line --regexp '^full .* 74\.78 ± 2\.60$'
+  assert_line --regexp '^random .* 74\.55 ± 2\.46$'
+  assert_line --regexp '^adapter .* 76\.03\[2\] ± 2\.35$'
+  # The paper averaged unrounded values: a last digit may differ by one (73.85 ± 1.99).
+  assert_line --regexp '^magnitude .* 73\.8[45] ± 1\.99\[2\]$'
+  assert_line --regexp '^diffpruning .* 72\.65 ± 3\.5[67]$'
+  # stsb: three stds of 0.14 tie for rank 3 (bitfit, magnitude, sam)
+  assert_line --regexp '^bitfit +[0-9.]+ ± [0-9.]+ +90\.12 ± 0\.14\[3\] '
+  assert_line --regexp '^sam +60\.89\[2\] ± 0\.96\[1\] +90\.59\[1\] ± 0\.14\[3\] .* 77\.12\[1\] ± 1\.51\[1\]$'
+}
