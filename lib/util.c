@@ -197,7 +197,12 @@ double parse_double(const char *opt, const char *s, double lo, double hi) {
 }
 
 void utc_now_iso(char *buf, size_t n) {
-    time_t t = time(NULL);
+    /* SOURCE_DATE_EPOCH (reproducible-builds.org) pins the time stamps written into streams,
+     * so that reruns of a pipeline can be compared byte for byte. */
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    char *end;
+    long long e = epoch ? strtoll(epoch, &end, 10) : -1;
+    time_t t = epoch && *epoch && !*end && e >= 0 ? (time_t)e : time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -56,7 +56,8 @@ void out_commit(OutFile *o); /* flush, fsync-free close, rename; dies on write e
 long parse_long(const char *opt, const char *s, long lo, long hi);
 double parse_double(const char *opt, const char *s, double lo, double hi);
 
-/* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+/* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes); the time of
+ * SOURCE_DATE_EPOCH (seconds since 1970) when that is set. */
 void utc_now_iso(char *buf, size_t n);
 
 /* True when the file descriptor is a terminal (progress output goes only there). */
