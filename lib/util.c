@@ -68,6 +68,12 @@ void die_usage(const char *fmt, ...) {
     exit(EXIT_USAGE);
 }
 
+void exit_after_cleanup(int code) {
+    fflush(stdout);
+    run_cleanup();
+    exit(code);
+}
+
 void warnx_st(const char *where, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -27,6 +27,9 @@ _Noreturn void die(const char *where, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, exit code 2, followed by "Try 'tool --help'". */
 _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run the cleanup (remove temporary outputs, registered functions) and exit with code; for
+ * tools that stop on a signal after saving their state. */
+_Noreturn void exit_after_cleanup(int code);
 /* Print a warning in the same format, do not exit. */
 void warnx_st(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
