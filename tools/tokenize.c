@@ -33,6 +33,7 @@ static void usage(void) {
         "      --regression        generic mode: the label is a number (MSE, Pearson/Spearman)\n"
         "      --no-labels         with --task: examples without labels\n"
         "      --no-special        bare BPE ids, without <s> </s> (generic mode only)\n"
+        "      --name NAME         generic mode: the task's name in the header (default custom)\n"
         "      --max-len N         at most N tokens per sequence, longest-first truncation (256)\n"
         "      --format F          jsonl or tsv (default: from the file name, .tsv -> tsv)\n"
         "      --holdout FRAC      hold out a random FRAC of the rows (with --part)\n"
@@ -47,7 +48,7 @@ static void usage(void) {
 }
 
 typedef struct Options {
-    const char *vocab, *task, *text_fields, *label_field, *labels, *output;
+    const char *vocab, *task, *text_fields, *label_field, *labels, *output, *name;
     int regression, no_labels, no_special, max_len;
     DataFormat format;
     double holdout, drop;
@@ -58,7 +59,7 @@ typedef struct Options {
 
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_TEXT = 256, O_LABEL_FIELD, O_LABELS, O_REGRESSION, O_NO_LABELS, O_NO_SPECIAL,
-           O_MAX_LEN, O_FORMAT, O_HOLDOUT, O_PART, O_DROP, O_SEED };
+           O_MAX_LEN, O_FORMAT, O_HOLDOUT, O_PART, O_DROP, O_SEED, O_NAME };
     static const struct option longopts[] = {
         {"vocab", required_argument, 0, 'v'},      {"task", required_argument, 0, 't'},
         {"text-fields", required_argument, 0, O_TEXT},
@@ -68,6 +69,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"max-len", required_argument, 0, O_MAX_LEN}, {"format", required_argument, 0, O_FORMAT},
         {"holdout", required_argument, 0, O_HOLDOUT}, {"part", required_argument, 0, O_PART},
         {"drop", required_argument, 0, O_DROP},    {"seed", required_argument, 0, O_SEED},
+        {"name", required_argument, 0, O_NAME},
         {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -84,6 +86,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_REGRESSION: o->regression = 1; break;
         case O_NO_LABELS: o->no_labels = 1; break;
         case O_NO_SPECIAL: o->no_special = 1; break;
+        case O_NAME: o->name = optarg; break;
         case O_MAX_LEN: o->max_len = (int)parse_long("--max-len", optarg, 3, 1 << 20); break;
         case O_FORMAT:
             if (strcmp(optarg, "jsonl") == 0) o->format = DATA_JSONL;
@@ -110,6 +113,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         die_usage("--label-field/--labels/--regression are for generic mode (--text-fields)");
     if (o->no_labels && !o->task) die_usage("--no-labels goes with --task (generic mode: omit --label-field)");
     if (o->no_special && o->task) die_usage("--no-special is for generic mode only");
+    if (o->name && o->task) die_usage("--name is for generic mode (--task names itself)");
     if ((o->holdout > 0) != o->part_given) die_usage("--holdout FRAC and --part train|dev go together");
 }
 
@@ -128,6 +132,7 @@ int main(int argc, char **argv) {
         }
     } else {
         task = task_generic(o.text_fields, o.label_field, o.labels, o.regression);
+        if (o.name) snprintf(task->name, sizeof task->name, "%s", o.name);
     }
     /* Open the output first so that a terminal is refused before any work. */
     OutFile *out = out_open(o.output, 1);
