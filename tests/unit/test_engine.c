@@ -334,6 +334,30 @@ TEST(ops_dropout_contract) {
     free(x), free(y), free(g);
 }
 
+TEST(ops_dropout_contract_all_sizes_and_rates) {
+    /* the vector path (whole 64-element groups, threaded chunks) and the scalar tail must
+     * give exactly the contract's mask for any size, rate, seed and sub-stream */
+    size_t sizes[] = {1, 3, 63, 64, 65, 4095, 4097, 70001};
+    float ps[] = {0.1f, 0.5f, 1e-8f, 0.9999999f, 1.0f};
+    size_t nmax = 70001;
+    float *x = xmalloc(nmax * sizeof(float)), *y = xmalloc(nmax * sizeof(float));
+    for (size_t i = 0; i < nmax; i++) x[i] = 0.5f + (float)(i % 17) * 0.125f;
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof ps / sizeof *ps; b++) {
+            size_t n = sizes[a], bad = 0;
+            float p = ps[b], scale = (float)(1.0 / (1.0 - (double)p));
+            uint64_t seed = 0x123456789abcdefull + a;
+            uint32_t sub = op_dropout_sub((uint32_t)(7 + b), 3);
+            op_dropout_fwd(y, x, n, p, seed, sub);
+            for (size_t i = 0; i < n; i++) {
+                int keep = rng_u32_to_unit_float(philox_word_at(seed, RNG_STREAM_DROPOUT, sub, i)) >= p;
+                bad += y[i] != (keep ? x[i] * scale : 0.0f);
+            }
+            CHECK_MSG(bad == 0, "n=%zu p=%g: %zu elements differ from the contract", n, p, bad);
+        }
+    free(x), free(y);
+}
+
 TEST(ops_span_pool_matches_naive) {
     int S = 2, T = 5, H = 3, NS = 2;
     float x[2 * 5 * 3], a[10], out[2 * 2 * 3], w[2 * 2 * 5];
