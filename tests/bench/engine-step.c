@@ -42,6 +42,12 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static long minflt_now(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
 static double cpu_now(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -143,6 +149,7 @@ int main(int argc, char **argv) {
     model_forward(m, &b, 1, 1, 0); /* warm-up: allocations, oneDNN kernels */
     model_backward(m, &b);
     double tf = 0, tb = 0, cpu = 0;
+    long flt0 = minflt_now();
     double *ts = xmalloc((size_t)steps * sizeof(double));
     for (int i = 0; i < steps; i++) {
         double c0 = cpu_now(), t0 = now();
@@ -155,6 +162,7 @@ int main(int argc, char **argv) {
         tb += t2 - t1;
         ts[i] = t2 - t0;
     }
+    double faults = (double)(minflt_now() - flt0) / steps;
     if (do_sgemm) {
         double sg2 = sgemm_rate(2048, 3072, 768);
         if (sg2 > sg) sg = sg2;
@@ -182,8 +190,8 @@ int main(int argc, char **argv) {
         printf("{\"seconds_per_step\": %.4f, \"forward_seconds\": %.4f, \"backward_seconds\": %.4f, "
                "\"min_seconds\": %.4f, \"cpu_seconds_per_step\": %.4f, \"threads\": %d, \"steps\": %d, "
                "\"gflop_per_step\": %.2f, \"gflops\": %.2f, \"sgemm_gflops\": %.2f, \"fraction_of_sgemm\": %.4f, "
-               "\"sparse_ratio\": %g, \"load\": %.2f}\n",
-               med, tf, tb, ts[0], cpu / nt, nt, steps, flops * 1e-9, rate, sg, sg > 0 ? rate / sg : 0, ratio, load[0]);
+               "\"sparse_ratio\": %g, \"page_faults_per_step\": %.0f, \"load\": %.2f}\n",
+               med, tf, tb, ts[0], cpu / nt, nt, steps, flops * 1e-9, rate, sg, sg > 0 ? rate / sg : 0, ratio, faults, load[0]);
     free(ts);
     batch_free(&b);
     for (int i = 0; i < m->n_params; i++) free(masks[i]);
