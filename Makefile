@@ -81,10 +81,12 @@ test: test-build
 	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
 
 # Benchmark programs: tests/bench/*.c -> build/opt/bench/<name> (optimised, one file each).
+# BENCH_LIBS_<name> adds libraries for one program only (OpenBLAS: sgemm-peak's comparison).
 BENCH_SRC = $(wildcard tests/bench/*.c)
 BENCH     = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+BENCH_LIBS_sgemm-peak = -lopenblas
 $(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
-	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(LIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(BENCH_LIBS_$*) $(LIBS) -o $@
 bench-build: $(BENCH)
 
 demo: all

@@ -1,6 +1,9 @@
 #include "modelio.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "hfconfig.h"
@@ -46,4 +49,61 @@ Model *model_open(const char *dir, TaskType task, int num_labels, uint64_t seed,
     free(where);
     source_close(src);
     return m;
+}
+
+/* The directory being written; removed if the tool dies before the rename. */
+static char save_tmpdir[4096];
+static void remove_save_tmpdir(void) {
+    if (!save_tmpdir[0]) return;
+    static const char *files[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors"};
+    char path[4200];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", save_tmpdir, files[i]);
+        unlink(path);
+    }
+    rmdir(save_tmpdir);
+}
+
+static void write_file(const char *dir, const char *name, const char *data, size_t len) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    OutFile *o = out_open(path, 0);
+    if (fwrite(data, 1, len, o->fp) != len) die(path, "write error: %s", strerror(errno));
+    out_commit(o);
+}
+
+void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, int with_head,
+                    const char *outdir) {
+    struct stat sb;
+    if (stat(outdir, &sb) == 0) die(outdir, "already exists");
+    snprintf(save_tmpdir, sizeof save_tmpdir, "%s.tmp.%ld", outdir, (long)getpid());
+    if (mkdir(save_tmpdir, 0777) != 0) die(save_tmpdir, "cannot create: %s", strerror(errno));
+    st_atexit_cleanup(remove_save_tmpdir);
+
+    char *config = hfconfig_to_json(cfg);
+    write_file(save_tmpdir, "config.json", config, strlen(config));
+    free(config);
+    if (tokenizer) {
+        Source *src = source_open_dir(tokenizer);
+        static const char *names[] = {"vocab.json", "merges.txt"};
+        for (int i = 0; i < 2; i++) {
+            size_t len = 0;
+            char *buf = source_dir_read(src, names[i], &len);
+            if (buf) write_file(save_tmpdir, names[i], buf, len);
+            free(buf);
+        }
+        source_close(src);
+    }
+    SafeTensorsWriter *w = safetensors_writer_new();
+    safetensors_writer_meta(w, "format", "pt");
+    for (int i = 0; i < m->n_params; i++) {
+        if (m->info[i].is_head && !with_head) continue;
+        safetensors_writer_add(w, m->info[i].name, ST_F32, m->info[i].shape, m->info[i].ndim,
+                               m->params + m->info[i].offset);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors", save_tmpdir);
+    safetensors_writer_save(w, path);
+    if (rename(save_tmpdir, outdir) != 0) die(outdir, "cannot rename into place: %s", strerror(errno));
+    save_tmpdir[0] = '\0';
 }

@@ -22,4 +22,11 @@ HeadKind head_for_task(TaskType t);
 Model *model_open(const char *dir, TaskType task, int num_labels, uint64_t seed, double dropout,
                   ModelInfo *info);
 
+/* Write m as a HuggingFace model directory: config.json (cfg), model.safetensors (HF names,
+ * f32; classifier.* only with with_head), and vocab.json + merges.txt copied from tokenizer
+ * (a directory or archive; skipped when NULL or absent).  outdir must not exist; it is built
+ * under a temporary name and renamed into place, and removed if the tool dies. */
+void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, int with_head,
+                    const char *outdir);
+
 #endif

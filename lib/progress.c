@@ -14,13 +14,13 @@ double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void progress_init(Progress *p, long total, int quiet, const char *log_path) {
+void progress_init(Progress *p, long total, int quiet, const char *log_path, int append) {
     memset(p, 0, sizeof *p);
     p->show = !quiet && isatty(STDERR_FILENO);
     p->total = total;
     p->t0 = p->last = now_seconds();
     if (log_path) {
-        p->log = fopen(log_path, "w");
+        p->log = fopen(log_path, append ? "a" : "w");
         if (!p->log) die(log_path, "cannot create log: %s", strerror(errno));
         p->log_path = xstrdup(log_path);
     }
@@ -37,9 +37,8 @@ void progress_log(Progress *p, json_t *obj) {
 }
 
 void progress_step(Progress *p, long step, long examples, double loss) {
-    double t = now_seconds();
-    double el = t - p->t0;
     if (p->log) {
+        double el = now_seconds() - p->t0;
         json_t *o = json_object();
         json_object_set_new(o, "step", json_integer(step));
         if (!isnan(loss)) json_object_set_new(o, "loss", json_real(loss));
@@ -47,6 +46,12 @@ void progress_step(Progress *p, long step, long examples, double loss) {
         json_object_set_new(o, "elapsed_s", json_real(el));
         progress_log(p, o);
     }
+    progress_draw(p, step, examples, loss);
+}
+
+void progress_draw(Progress *p, long step, long examples, double loss) {
+    double t = now_seconds();
+    double el = t - p->t0;
     if (!p->show || (t - p->last < 0.5 && step != p->total)) return;
     p->last = t;
     double eta = step > 0 ? el / (double)step * (double)(p->total - step) : 0;

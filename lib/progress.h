@@ -15,9 +15,12 @@ typedef struct Progress {
 } Progress;
 
 double now_seconds(void);
-void progress_init(Progress *p, long total, int quiet, const char *log_path);
-/* One step done: examples in this step, its loss (NaN to omit). */
+/* append: continue an existing log (a resumed run) instead of starting it anew. */
+void progress_init(Progress *p, long total, int quiet, const char *log_path, int append);
+/* One step done: log {step, loss, examples, elapsed_s} and draw the progress line. */
 void progress_step(Progress *p, long step, long examples_so_far, double loss);
+/* Only the progress line (for tools that log richer step records themselves). */
+void progress_draw(Progress *p, long step, long examples_so_far, double loss);
 /* Append one JSON object (stolen) as a line to the log. */
 void progress_log(Progress *p, json_t *obj);
 void progress_finish(Progress *p);

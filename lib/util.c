@@ -68,6 +68,12 @@ void die_usage(const char *fmt, ...) {
     exit(EXIT_USAGE);
 }
 
+void exit_after_cleanup(int code) {
+    fflush(stdout);
+    run_cleanup();
+    exit(code);
+}
+
 void warnx_st(const char *where, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -197,7 +203,12 @@ double parse_double(const char *opt, const char *s, double lo, double hi) {
 }
 
 void utc_now_iso(char *buf, size_t n) {
-    time_t t = time(NULL);
+    /* SOURCE_DATE_EPOCH (reproducible-builds.org) pins the time stamps written into streams,
+     * so that reruns of a pipeline can be compared byte for byte. */
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    char *end;
+    long long e = epoch ? strtoll(epoch, &end, 10) : -1;
+    time_t t = epoch && *epoch && !*end && e >= 0 ? (time_t)e : time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);

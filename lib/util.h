@@ -27,6 +27,9 @@ _Noreturn void die(const char *where, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, exit code 2, followed by "Try 'tool --help'". */
 _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run the cleanup (remove temporary outputs, registered functions) and exit with code; for
+ * tools that stop on a signal after saving their state. */
+_Noreturn void exit_after_cleanup(int code);
 /* Print a warning in the same format, do not exit. */
 void warnx_st(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -56,7 +59,8 @@ void out_commit(OutFile *o); /* flush, fsync-free close, rename; dies on write e
 long parse_long(const char *opt, const char *s, long lo, long hi);
 double parse_double(const char *opt, const char *s, double lo, double hi);
 
-/* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+/* Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes); the time of
+ * SOURCE_DATE_EPOCH (seconds since 1970) when that is set. */
 void utc_now_iso(char *buf, size_t n);
 
 /* True when the file descriptor is a terminal (progress output goes only there). */

@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
     sampler_init(&sampler, (uint32_t)set->n, seed);
     uint32_t *idx = xmalloc((size_t)batch * sizeof *idx);
     Progress prog;
-    progress_init(&prog, steps, quiet, log_path);
+    progress_init(&prog, steps, quiet, log_path, 0);
     model_zero_grad(m);
     double loss_sum = 0;
     for (long step = 0; step < steps; step++) {

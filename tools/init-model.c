@@ -10,6 +10,7 @@
 
 #include "hfconfig.h"
 #include "model.h"
+#include "modelio.h"
 #include "safetensors.h"
 #include "source.h"
 #include "util.h"
@@ -35,32 +36,12 @@ static void usage(void) {
         "zero biases and padding row, LayerNorm weight 1 and bias 0.  See init-model(1).\n");
 }
 
-/* The model directory is built under a temporary name; on failure it is removed. */
-static char tmpdir[4096];
-static void remove_tmpdir(void) {
-    static const char *files[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors"};
-    char path[4200];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
-        unlink(path);
-    }
-    rmdir(tmpdir);
-}
-
 static int head_from_name(const char *s) {
     if (strcmp(s, "classification") == 0) return HEAD_CLASSIFICATION;
     if (strcmp(s, "regression") == 0) return HEAD_REGRESSION;
     if (strcmp(s, "multiple_choice") == 0) return HEAD_MULTIPLE_CHOICE;
     if (strcmp(s, "span") == 0 || strcmp(s, "span_classification") == 0) return HEAD_SPAN;
     return -1;
-}
-
-static void write_file(const char *dir, const char *name, const char *data, size_t len) {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    OutFile *o = out_open(path, 0);
-    if (fwrite(data, 1, len, o->fp) != len) die(path, "write error: %s", strerror(errno));
-    out_commit(o);
 }
 
 /* Number of entries of vocab.json (or encoder.json): the embedding rows. */
@@ -148,31 +129,7 @@ int main(int argc, char **argv) {
     Model *m = model_create(&cfg, head >= 0 ? (HeadKind)head : HEAD_CLASSIFICATION, num_labels);
     model_init_random(m, seed);
 
-    /* Build the directory under a temporary name and rename it: no partial model directory. */
-    struct stat sb;
-    if (stat(outdir, &sb) == 0) die(outdir, "already exists");
-    snprintf(tmpdir, sizeof tmpdir, "%s.tmp.%ld", outdir, (long)getpid());
-    if (mkdir(tmpdir, 0777) != 0) die(tmpdir, "cannot create: %s", strerror(errno));
-    st_atexit_cleanup(remove_tmpdir);
-
-    char *config = hfconfig_to_json(&cfg);
-    write_file(tmpdir, "config.json", config, strlen(config));
-    write_file(tmpdir, "vocab.json", vjson, vlen);
-    write_file(tmpdir, "merges.txt", merges, mlen);
-
-    SafeTensorsWriter *w = safetensors_writer_new();
-    safetensors_writer_meta(w, "format", "pt");
-    for (int i = 0; i < m->n_params; i++) {
-        if (m->info[i].is_head && head < 0) continue;
-        safetensors_writer_add(w, m->info[i].name, ST_F32, m->info[i].shape, m->info[i].ndim,
-                               model_param(m, i));
-    }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors", tmpdir);
-    safetensors_writer_save(w, path);
-    if (rename(tmpdir, outdir) != 0) die(outdir, "cannot rename into place: %s", strerror(errno));
-
-    free(config);
+    model_save_dir(m, &cfg, vocab, head >= 0, outdir);
     free(vjson);
     free(merges);
     source_close(src);

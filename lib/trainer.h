@@ -1,0 +1,60 @@
+/* trainer.h — masktrain's training loop: sparse AdamW steps, the learning-rate schedule,
+ * clipping, dev evaluation with early stopping, the best snapshot, checkpoints and resume.
+ *
+ * Determinism: batch t is drawn from the per-epoch shuffles of the seed (batching.h) and
+ * dropout is keyed by (seed, t), so a run resumed from a checkpoint at step s continues
+ * exactly as the uninterrupted run would have: the same delta, byte for byte. */
+#ifndef SPARSETUNE_TRAINER_H
+#define SPARSETUNE_TRAINER_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "examples.h"
+#include "model.h"
+#include "optim.h"
+#include "progress.h"
+
+typedef struct TrainConfig {
+    double lr, max_grad_norm;
+    long max_steps, min_steps, warmup, eval_every, patience, checkpoint_every;
+    int batch, constant_lr;
+    uint64_t seed;
+    const char *checkpoint; /* NULL: none */
+    int resume;
+} TrainConfig;
+
+typedef struct TrainResult {
+    long steps;       /* optimizer steps taken */
+    long best_step;   /* step of the best dev evaluation */
+    double best_metric;
+    int evals;
+    int stopped_early;
+    double last_loss;
+} TrainResult;
+
+/* What the trainer keeps per parameter: its values that can change (record mode 1: the k
+ * sparse entries; 2: the whole tensor) for the best snapshot and checkpoints. */
+typedef struct Trainer {
+    Model *m;
+    Optim *o;
+    const TrainConfig *cfg;
+    int *mode;          /* [n_params]: 0 unchanged, 1 sparse entries of o->t[slot[i]], 2 whole */
+    int *slot;          /* [n_params]: TrainTensor index or -1 */
+    float **best;       /* [n_params]: best snapshot (modes 1 and 2) */
+    json_t *prov_entry; /* this run's provenance entry (restored on resume) */
+} Trainer;
+
+/* Set when SIGINT/SIGTERM arrive: the loop saves a checkpoint and stops. */
+extern volatile sig_atomic_t trainer_signal;
+void trainer_catch_signals(void);
+
+void trainer_init(Trainer *t, Model *m, Optim *o, const TrainConfig *cfg, json_t *prov_entry);
+/* Train on train, evaluate on dev; the model ends holding the best snapshot. */
+void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Progress *prog,
+                 TrainResult *res);
+/* Values of the best snapshot at parameter i (mode 1: k entries, mode 2: numel). */
+const float *trainer_best(const Trainer *t, int i);
+void trainer_free(Trainer *t);
+
+#endif

@@ -1,0 +1,123 @@
+# run.mk — one experiment as Make rules: task × method × ratio × seed, from data files to a
+# metrics file.  Every artefact is a file written atomically by its tool, so an interrupted
+# sweep resumes where it stopped and nothing finished is recomputed.
+#
+#   make -f pipelines/run.mk MODEL=dir DATA=dir OUT=results TASKS="cb stsb" \
+#        METHODS="sam random" SEEDS="1 2" RATIOS=0.005 [BIN=bin] all
+#
+# Files (under OUT):
+#   data/TASK/{train,dev,test}.ex                 tokenize (train.jsonl, val.jsonl, test.jsonl)
+#   data/TASK/train-dropF-sSEED.ex                tokenize --drop F (data perturbation, TAG=dropF)
+#   grads/TASK-sSEED.{sum,sumsq,abs}              gradacc, burn-in steps STEPS_TASK
+#   masks/TASK-METHOD-rRATIO-sSEED.mask           sam-select
+#   deltas/TASK-METHOD-rRATIO-sSEED.delta         masktrain
+#   metrics/TASK-METHOD-rRATIO-sSEED.metrics      evaluate on test (…-train.metrics on train)
+# With TAG=dropF the names carry "-dropF" after the seed and training uses the perturbed set.
+#
+# Targets: all (every metrics file), data, grads, masks, deltas, table (stats on the metrics),
+# list-jobs (one "TASK METHOD RATIO SEED" line per run, for GNU parallel: pipelines/sweep.sh).
+
+MODEL   ?= $(error MODEL=dir is required (a HuggingFace model directory or archive))
+DATA    ?= $(error DATA=dir is required (TASK/train.jsonl, val.jsonl, test.jsonl))
+OUT     ?= results
+TASKS   ?= cb stsb
+METHODS ?= sam
+SEEDS   ?= 1
+RATIOS  ?= 0.005
+TAG     ?=
+BIN     ?= $(dir $(abspath $(lastword $(MAKEFILE_LIST))))../bin
+THREADS ?= 1
+MAXLEN  ?= 256
+BATCH   ?= 16
+# masktrain options shared by every run (early stopping, learning rate, ...).
+MT_OPTS ?=
+# evaluate also the training split (the sparsity sweep's train metric): TRAIN_METRICS=1
+TRAIN_METRICS ?=
+
+# Burn-in steps per task (PAPER.md), overridable: STEPS_rte=100.
+STEPS_cola ?= 600
+STEPS_mrpc ?= 600
+STEPS_stsb ?= 1000
+STEPS_rte  ?= 700
+STEPS_cb   ?= 700
+STEPS_copa ?= 700
+STEPS_wsc  ?= 2000
+STEPS_DEFAULT ?= 700
+# How each task is tokenized: the paper's tasks by name, other data sets by TOKENIZE_ARGS_task.
+TOKENIZE_ARGS ?= --task $(1)
+steps_of = $(if $(STEPS_$(1)),$(STEPS_$(1)),$(STEPS_DEFAULT))
+tok_args = $(if $(TOKENIZE_ARGS_$(1)),$(TOKENIZE_ARGS_$(1)),$(call TOKENIZE_ARGS,$(1)))
+
+# Which gradient reduction a method reads; methods without gradients read the model.
+reduce_of = $(if $(filter sam,$(1)),sum,$(if $(filter fisher,$(1)),sumsq,$(if $(filter abs,$(1)),abs,)))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all data grads masks deltas table list-jobs
+
+sfx = $(if $(TAG),-$(TAG),)
+run_name = $(1)-$(2)-r$(3)-s$(4)$(sfx)
+METRICS = $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),$(OUT)/metrics/$(call run_name,$(t),$(m),$(r),$(s)).metrics))))
+TRAIN_METRICS_FILES = $(if $(TRAIN_METRICS),$(METRICS:.metrics=-train.metrics))
+
+all: $(METRICS) $(TRAIN_METRICS_FILES)
+data: $(foreach t,$(TASKS),$(foreach p,train dev test,$(OUT)/data/$(t)/$(p).ex))
+masks: $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),$(OUT)/masks/$(call run_name,$(t),$(m),$(r),$(s)).mask))))
+deltas: $(patsubst $(OUT)/metrics/%.metrics,$(OUT)/deltas/%.delta,$(METRICS))
+grads: $(sort $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(if $(call reduce_of,$(m)),$(OUT)/grads/$(t)-s$(s)$(sfx).$(call reduce_of,$(m)))))))
+
+list-jobs:
+	@$(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),echo "$(t) $(m) $(r) $(s)";))))
+
+table: $(METRICS)
+	$(BIN)/stats $(METRICS)
+
+# ---- data ----
+$(OUT)/data/%/train.ex: $(DATA)/%/train.jsonl
+	@mkdir -p $(@D)
+	$(BIN)/tokenize $(call tok_args,$*) --vocab $(MODEL) --max-len $(MAXLEN) $< -o $@
+$(OUT)/data/%/dev.ex: $(DATA)/%/val.jsonl
+	@mkdir -p $(@D)
+	$(BIN)/tokenize $(call tok_args,$*) --vocab $(MODEL) --max-len $(MAXLEN) $< -o $@
+$(OUT)/data/%/test.ex: $(DATA)/%/test.jsonl
+	@mkdir -p $(@D)
+	$(BIN)/tokenize $(call tok_args,$*) --vocab $(MODEL) --max-len $(MAXLEN) $< -o $@
+
+# ---- one run: rules generated per (task, method, ratio, seed) ----
+# $(1) task $(2) method $(3) ratio $(4) seed
+define RUN_RULES
+$(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4)).metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(OUT)/data/$(1)/test.ex
+	@mkdir -p $$(@D)
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(OUT)/data/$(1)/test.ex -o $$@
+
+$(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(call train_set,$(1),$(4))
+	@mkdir -p $$(@D)
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(call train_set,$(1),$(4)) -o $$@
+
+$(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
+	@mkdir -p $$(@D)
+	$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(MT_OPTS) $(call train_set,$(1),$(4)) -o $$@
+
+$(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
+	@mkdir -p $$(@D)
+	$(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) -o $$@
+endef
+
+# The training set of a run: the task's train split, or its perturbed copy under TAG=dropF.
+train_set = $(if $(TAG),$(OUT)/data/$(1)/train-$(TAG)-s$(2).ex,$(OUT)/data/$(1)/train.ex)
+
+define GRAD_RULES
+$(OUT)/grads/$(1)-s$(2)$(sfx).$(3): $(call train_set,$(1),$(2))
+	@mkdir -p $$(@D)
+	$(BIN)/gradacc --model $(MODEL) --steps $(call steps_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --threads $(THREADS) -q $$< -o $$@
+endef
+
+define DROP_RULES
+$(OUT)/data/$(1)/train-$(TAG)-s$(2).ex: $(DATA)/$(1)/train.jsonl
+	@mkdir -p $$(@D)
+	$(BIN)/tokenize $(call tok_args,$(1)) --vocab $(MODEL) --max-len $(MAXLEN) --drop $(patsubst drop%,%,$(TAG)) --seed $(2) $$< -o $$@
+endef
+
+$(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),$(eval $(call RUN_RULES,$(t),$(m),$(r),$(s)))))))
+$(foreach t,$(TASKS),$(foreach s,$(SEEDS),$(foreach g,sum sumsq abs,$(eval $(call GRAD_RULES,$(t),$(s),$(g))))))
+$(if $(TAG),$(foreach t,$(TASKS),$(foreach s,$(SEEDS),$(eval $(call DROP_RULES,$(t),$(s))))))

@@ -1,0 +1,224 @@
+/* evaluate — apply a delta to its base model, run the examples without dropout, and write a
+ * metrics record (the task's headline metric on a 0–1 scale, with its components); optionally
+ * the per-example predictions and the fine-tuned model as a HuggingFace directory. */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "delta.h"
+#include "examples.h"
+#include "hfconfig.h"
+#include "modelio.h"
+#include "predict.h"
+#include "provenance.h"
+#include "stream.h"
+#include "util.h"
+
+static void usage(void) {
+    printf(
+        "Usage: evaluate --model DIR [--delta FILE] [OPTIONS] [EXAMPLES|-] > METRICS\n"
+        "Evaluate a (fine-tuned) model on an examples stream and write a metrics stream.\n"
+        "\n"
+        "  -m, --model DIR         the base model (HF directory or archive)\n"
+        "  -d, --delta FILE        the delta from masktrain (omit: the base model as is)\n"
+        "      --predictions FILE  also write a predictions stream (one record per example)\n"
+        "      --export DIR        also write the fine-tuned model as an HF directory\n"
+        "  -b, --batch B           examples per forward pass (default 32)\n"
+        "  -s, --seed S            head initialisation when neither the model nor the delta\n"
+        "                          has a head (default: the delta's seed, else 0)\n"
+        "      --method NAME --ratio P --tag T\n"
+        "                          labels of the metrics record (default: from the delta)\n"
+        "      --force             apply a delta made for another base model\n"
+        "      --device cpu        (cpu only in this build)\n"
+        "      --threads T         CPU threads\n"
+        "  -o, --output FILE       write FILE atomically instead of stdout\n"
+        "  -h, --help, -V, --version\n"
+        "\nMetrics (0-1 scale, jiant's definitions): cola mcc; stsb mean of Pearson and\n"
+        "Spearman; mrpc mean of accuracy and F1; rte, copa, wsc accuracy; cb mean of accuracy\n"
+        "and macro-F1.  See evaluate(1).\n");
+}
+
+typedef struct Options {
+    const char *model, *delta, *predictions, *export_dir, *output, *input;
+    const char *method, *tag;
+    double ratio;
+    int ratio_given, seed_given, batch, force;
+    uint64_t seed;
+} Options;
+
+static void parse_args(int argc, char **argv, Options *o) {
+    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_THREADS };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
+        {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
+        {"batch", required_argument, 0, 'b'},     {"seed", required_argument, 0, 's'},
+        {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
+        {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
+        {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->batch = 32;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:d:b:s:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'd': o->delta = optarg; break;
+        case O_PRED: o->predictions = optarg; break;
+        case O_EXPORT: o->export_dir = optarg; break;
+        case 'b': o->batch = (int)parse_long("--batch", optarg, 1, 1 << 16); break;
+        case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62), o->seed_given = 1; break;
+        case O_METHOD: o->method = optarg; break;
+        case O_RATIO: o->ratio = parse_double("--ratio", optarg, 0, 1), o->ratio_given = 1; break;
+        case O_TAG: o->tag = optarg; break;
+        case O_FORCE: o->force = 1; break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "auto") != 0)
+                die_usage("--device %s: this build has the CPU backend only", optarg);
+            break;
+        case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
+        case 'o': o->output = optarg; break;
+        case 'h': usage(); exit(0);
+        case 'V': printf("evaluate (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
+        default: die_usage("unknown option");
+        }
+    }
+    if (!o->model) die_usage("--model DIR is required");
+    if (argc - optind > 1) die_usage("one examples stream at most");
+    o->input = optind < argc ? argv[optind] : "-";
+}
+
+/* A number or string of the delta header, for the labels of the metrics record. */
+static json_t *delta_field(const DeltaInfo *d, const char *key) {
+    return d->header ? json_object_get(d->header, key) : NULL;
+}
+
+static void write_predictions(const Options *o, const ExampleSet *set, const Predictions *p,
+                              json_t *prov) {
+    OutFile *out = out_open(o->predictions, 1);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "task", json_deep_copy(json_object_get(set->header, "task")));
+    json_object_set_new(meta, "task_type", json_string(task_type_name(set->type)));
+    json_object_set_new(meta, "labels", json_deep_copy(json_object_get(set->header, "labels")));
+    StWriter *w = st_writer_open(out->fp, "predictions", meta, prov);
+    for (size_t i = 0; i < set->n; i++) {
+        const Example *e = &set->ex[i];
+        st_record_begin(w, 3 + (e->has_label ? 1 : 0));
+        st_put_uint(w, "idx", e->idx);
+        if (set->type == TASK_REGRESSION) {
+            if (e->has_label) st_put_double(w, "label", e->target);
+            st_put_double(w, "pred", p->value[i]);
+        } else {
+            if (e->has_label) st_put_int(w, "label", e->label);
+            st_put_int(w, "pred", p->pred[i]);
+        }
+        st_put_bin(w, "scores", p->scores + i * (size_t)p->n_scores, (size_t)p->n_scores * sizeof(float));
+    }
+    st_writer_close(w);
+    out_commit(out);
+    json_decref(meta);
+}
+
+int main(int argc, char **argv) {
+    st_set_progname(argv[0]);
+    Options o;
+    parse_args(argc, argv, &o);
+    OutFile *out = out_open(o.output, 1);
+
+    ExampleSet *set = exampleset_read(o.input);
+    if (set->n == 0) die(o.input, "no examples");
+    DeltaInfo d = {0};
+    if (o.delta && !o.seed_given) {
+        /* The head initialised from the training seed must be the same one: read the seed
+         * before the model is built (the delta usually carries the trained head anyway). */
+        StReader *r = st_reader_open(o.delta, "delta");
+        json_t *s = json_object_get(st_reader_header(r), "seed");
+        if (json_is_integer(s)) o.seed = (uint64_t)json_integer_value(s);
+        st_reader_close(r);
+    }
+    ModelInfo mi;
+    Model *m = model_open(o.model, set->type, set->num_labels, o.seed, -1, &mi);
+    if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
+
+    Predictions p;
+    predict_set(m, set, o.batch, &p);
+    MetricResult res;
+    char err[512];
+    int scored = predictions_score(set, &p, &res, err, sizeof err) == 0;
+    if (!scored) die(o.input, "%s", err);
+
+    json_t *upstream = json_object_get(set->header, "provenance");
+    json_t *entry = prov_entry(argc, argv);
+    prov_add_input(entry, o.input, set->sha256);
+    prov_add_input(entry, o.model, mi.sha256);
+    if (o.delta) prov_add_input(entry, o.delta, d.sha256);
+    json_t *prov = prov_chain(upstream, entry);
+
+    const char *task = json_string_value(json_object_get(set->header, "task"));
+    json_t *meta = json_object();
+    json_object_set_new(meta, "task", json_string(task ? task : "custom"));
+    json_object_set_new(meta, "metric", json_string(res.metric));
+    json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    if (o.delta) json_object_set_new(meta, "delta_sha256", json_string(d.sha256));
+
+    json_t *rec = json_object();
+    json_object_set_new(rec, "task", json_string(task ? task : "custom"));
+    json_t *method = delta_field(&d, "method");
+    json_object_set_new(rec, "method", o.method ? json_string(o.method)
+                                       : json_is_string(method) ? json_deep_copy(method)
+                                       : json_string(o.delta ? "unknown" : "base"));
+    json_t *seed = delta_field(&d, "seed");
+    json_object_set_new(rec, "seed", o.seed_given || !json_is_integer(seed) ? json_integer((json_int_t)o.seed)
+                                                                            : json_deep_copy(seed));
+    json_t *ratio = delta_field(&d, "ratio");
+    json_object_set_new(rec, "ratio", o.ratio_given ? json_real(o.ratio)
+                                      : json_is_number(ratio) ? json_real(json_number_value(ratio))
+                                      : json_real(o.delta ? NAN : 1.0));
+    json_object_set_new(rec, "metric", json_real(res.value));
+    json_t *comp = json_object();
+    for (int i = 0; i < res.n_components; i++) json_object_set_new(comp, res.name[i], json_real(res.comp[i]));
+    json_object_set_new(rec, "components", comp);
+    json_object_set_new(rec, "metric_name", json_string(res.metric));
+    size_t n_labeled = 0;
+    for (size_t i = 0; i < set->n; i++) n_labeled += set->ex[i].has_label;
+    json_object_set_new(rec, "n", json_integer((json_int_t)n_labeled));
+    json_object_set_new(rec, "loss", json_real(p.loss));
+    json_t *split = json_object_get(set->header, "split");
+    const char *part = json_string_value(json_object_get(split, "part"));
+    json_object_set_new(rec, "split", json_string(part && strcmp(part, "all") != 0 ? part : "test"));
+    if (o.tag) json_object_set_new(rec, "tag", json_string(o.tag));
+    else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
+
+    if (o.predictions) write_predictions(&o, set, &p, prov);
+    if (o.export_dir) {
+        HfConfig cfg = m->cfg;
+        cfg.id2label = NULL;
+        cfg.num_labels = 0;
+        json_t *labels = json_object_get(set->header, "labels");
+        if (set->type == TASK_CLASSIFICATION && json_array_size(labels) == (size_t)set->num_labels) {
+            const char **names = xmalloc(json_array_size(labels) * sizeof *names);
+            for (size_t i = 0; i < json_array_size(labels); i++) names[i] = json_string_value(json_array_get(labels, i));
+            hfconfig_set_labels(&cfg, set->num_labels, names);
+            free(names);
+        }
+        snprintf(cfg.architecture, sizeof cfg.architecture, "%s",
+                 set->type == TASK_MULTIPLE_CHOICE ? "RobertaForMultipleChoice" : "RobertaForSequenceClassification");
+        model_save_dir(m, &cfg, o.model, 1, o.export_dir);
+        hfconfig_free(&cfg);
+    }
+
+    StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
+    st_write_json_record(w, rec);
+    st_writer_close(w);
+    out_commit(out);
+
+    json_decref(rec);
+    json_decref(meta);
+    json_decref(prov);
+    predictions_free(&p);
+    deltainfo_free(&d);
+    model_free(m);
+    exampleset_free(set);
+    return 0;
+}

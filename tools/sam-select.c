@@ -1,0 +1,342 @@
+/* sam-select — choose the trainable entries: read a grads stream (or a model) and write a
+ * mask stream.  SAM keeps, per tensor, the ⌊p·numel⌋ entries of largest |G| (PAPER.md); the
+ * baselines of the paper's tables are other methods of the same tool. */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <math.h>
+#include <string.h>
+
+#include "modelio.h"
+#include "provenance.h"
+#include "select.h"
+#include "stream.h"
+#include "stream_tensor.h"
+#include "util.h"
+
+typedef enum { M_SAM, M_FISHER, M_ABS, M_RANDOM, M_MAGNITUDE, M_BITFIT, M_FULL } Method;
+static const char *METHOD_NAMES[] = {"sam", "fisher", "abs", "random", "magnitude", "bitfit", "full"};
+/* The reduction each gradient-based method expects from gradacc. */
+static const char *METHOD_REDUCTION[] = {"sum", "sumsq", "abs", NULL, NULL, NULL, NULL};
+
+static void usage(void) {
+    printf(
+        "Usage: sam-select [OPTIONS] [GRADS|-] > MASK\n"
+        "       sam-select --method magnitude|random|bitfit|full --model DIR [OPTIONS] > MASK\n"
+        "Select the trainable entries of every masked tensor and write a mask stream.\n"
+        "\n"
+        "  -M, --method M       sam (largest |G| of gradacc's sum, the paper's; default),\n"
+        "                       fisher (largest sum of g^2: gradacc --reduce sumsq),\n"
+        "                       abs (largest sum of |g|: gradacc --reduce abs),\n"
+        "                       random (exactly k uniform entries per tensor, from --seed),\n"
+        "                       magnitude (largest |theta0|: reads --model),\n"
+        "                       bitfit (every bias), full (everything)\n"
+        "  -r, --ratio P        keep floor(P*numel) entries per tensor (default 0.005)\n"
+        "      --scope S        tensor (per tensor, the paper's; default) or global (the top\n"
+        "                       P of all masked entries together)\n"
+        "  -m, --model DIR      the model (magnitude; or names and shapes for random/bitfit/full\n"
+        "                       when no grads stream is given)\n"
+        "  -s, --seed S         seed of random (Philox stream 4, sub-stream = tensor index)\n"
+        "      --include PAT    mask only tensors whose name matches the glob PAT (repeatable;\n"
+        "                       default: the encoder, roberta.*)\n"
+        "      --exclude PAT    never mask tensors matching PAT (repeatable)\n"
+        "  -o, --output FILE    write FILE atomically instead of stdout\n"
+        "  -h, --help, -V, --version\n"
+        "\nThe task head (classifier.*) is always fully trainable and marked all:true; encoder\n"
+        "tensors not selected by the patterns are left out of the mask (frozen).  Ties are\n"
+        "broken by the lower flat index, so masks never depend on the thread count.\n"
+        "See sam-select(1).\n");
+}
+
+#define MAX_PATTERNS 64
+typedef struct Options {
+    Method method;
+    double ratio;
+    int global;
+    const char *model, *output, *input;
+    uint64_t seed;
+    const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
+    int n_include, n_exclude;
+} Options;
+
+static int is_head(const char *name) { return strncmp(name, "classifier.", 11) == 0; }
+
+static int matches_any(const char *name, const char *const *pats, int n) {
+    for (int i = 0; i < n; i++)
+        if (fnmatch(pats[i], name, 0) == 0) return 1;
+    return 0;
+}
+
+/* Is this (non-head) tensor one whose entries are selected? */
+static int is_masked(const Options *o, const char *name) {
+    if (matches_any(name, o->exclude, o->n_exclude)) return 0;
+    if (o->n_include) return matches_any(name, o->include, o->n_include);
+    return strncmp(name, "roberta.", 8) == 0;
+}
+
+static int is_bias(const char *name) {
+    size_t n = strlen(name);
+    return n >= 5 && strcmp(name + n - 5, ".bias") == 0;
+}
+
+/* One tensor of the input, in input order. */
+typedef struct Item {
+    char name[ST_NAME_MAX];
+    int ndim;
+    int64_t shape[8];
+    size_t numel;
+    float *score; /* the values ranked (gradients or weights); NULL when not needed */
+    int role;     /* 0 frozen (left out), 1 selected entries, 2 all:true */
+    uint32_t *index;
+    size_t k;
+} Item;
+
+typedef struct Items {
+    Item *v;
+    size_t n, cap;
+} Items;
+
+static Item *items_push(Items *it) {
+    if (it->n == it->cap) it->v = xrealloc(it->v, (it->cap = it->cap ? it->cap * 2 : 64) * sizeof *it->v);
+    Item *x = &it->v[it->n++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+static int needs_scores(Method m) { return m == M_SAM || m == M_FISHER || m == M_ABS || m == M_MAGNITUDE; }
+
+/* Decide each tensor's role from the method and the patterns. */
+static int role_of(const Options *o, const char *name) {
+    if (is_head(name)) return 2;
+    if (!is_masked(o, name)) return 0;
+    if (o->method == M_FULL) return 2;
+    if (o->method == M_BITFIT) return is_bias(name) ? 2 : 0;
+    return 1;
+}
+
+static void read_grads(const Options *o, Items *items, json_t **upstream_header, char sha[65]) {
+    StReader *r = st_reader_open(o->input, "tensors:grads");
+    json_t *h = st_reader_header(r);
+    const char *want = METHOD_REDUCTION[o->method];
+    const char *red = json_string_value(json_object_get(h, "reduction"));
+    if (want && (!red || strcmp(red, want) != 0))
+        die(st_reader_name(r), "method %s needs gradients reduced by %s (gradacc --reduce %s), this stream has %s",
+            METHOD_NAMES[o->method], want, want, red ? red : "none");
+    *upstream_header = json_deep_copy(h);
+    StRecord rec;
+    while (st_reader_next(r, &rec)) {
+        StTensor t;
+        st_tensor_read(r, &rec, &t);
+        Item *x = items_push(items);
+        snprintf(x->name, sizeof x->name, "%s", t.name);
+        x->ndim = t.ndim;
+        memcpy(x->shape, t.shape, sizeof x->shape);
+        x->numel = (size_t)t.numel;
+        x->role = role_of(o, x->name);
+        if (x->role == 1 && needs_scores(o->method)) {
+            x->score = xmalloc_aligned(x->numel * sizeof(float));
+            st_tensor_to_f32(&t, x->score);
+        }
+    }
+    st_reader_sha256(r, sha);
+    st_reader_close(r);
+}
+
+static void read_model(const Options *o, Items *items, char sha[65]) {
+    ModelInfo mi;
+    Model *m = model_open(o->model, TASK_CLASSIFICATION, 2, 0, -1, &mi);
+    memcpy(sha, mi.sha256, 65);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        if (p->is_head && !mi.head_from_checkpoint) continue; /* not in the checkpoint */
+        Item *x = items_push(items);
+        snprintf(x->name, sizeof x->name, "%s", p->name);
+        x->ndim = p->ndim;
+        for (int d = 0; d < p->ndim; d++) x->shape[d] = p->shape[d];
+        x->numel = p->numel;
+        x->role = role_of(o, x->name);
+        if (x->role == 1 && needs_scores(o->method)) {
+            x->score = xmalloc_aligned(x->numel * sizeof(float));
+            memcpy(x->score, model_param(m, i), x->numel * sizeof(float));
+        }
+    }
+    model_free(m);
+}
+
+static void check_finite(const Item *x) {
+    for (size_t i = 0; i < x->numel; i++)
+        if (!isfinite(x->score[i])) die(x->name, "entry %zu is %f: cannot rank non-finite scores", i, x->score[i]);
+}
+
+static void select_entries(const Options *o, Items *items) {
+    SelectKey key = o->method == M_FISHER ? SELECT_VALUE : SELECT_ABS;
+    size_t n_sel = 0;
+    for (size_t i = 0; i < items->n; i++) {
+        Item *x = &items->v[i];
+        if (x->role != 1) continue;
+        if (x->score) check_finite(x);
+        n_sel++;
+    }
+    if (o->method == M_RANDOM) {
+        for (size_t i = 0; i < items->n; i++) {
+            Item *x = &items->v[i];
+            if (x->role != 1) continue;
+            x->k = select_count(o->ratio, x->numel);
+            x->index = xmalloc((x->k ? x->k : 1) * sizeof *x->index);
+            if (select_random(o->seed, (uint32_t)i, x->numel, x->k, x->index) != SELECT_OK)
+                die(x->name, "tensor too large for uint32 indices");
+        }
+        return;
+    }
+    const float **xs = xmalloc((n_sel ? n_sel : 1) * sizeof *xs);
+    size_t *ns = xmalloc((n_sel ? n_sel : 1) * sizeof *ns), *ks = xmalloc((n_sel ? n_sel : 1) * sizeof *ks);
+    uint32_t **outs = xmalloc((n_sel ? n_sel : 1) * sizeof *outs);
+    Item **sel = xmalloc((n_sel ? n_sel : 1) * sizeof *sel);
+    size_t j = 0, total = 0;
+    for (size_t i = 0; i < items->n; i++)
+        if (items->v[i].role == 1) {
+            sel[j] = &items->v[i];
+            xs[j] = sel[j]->score;
+            ns[j] = sel[j]->numel;
+            total += ns[j];
+            j++;
+        }
+    int rc;
+    size_t bad = 0;
+    if (o->global) {
+        size_t k = select_count(o->ratio, total);
+        for (j = 0; j < n_sel; j++) outs[j] = xmalloc((ns[j] < k ? ns[j] : k) * sizeof(uint32_t) + 4);
+        rc = select_topk_global(xs, ns, n_sel, k, key, outs, ks);
+    } else {
+        for (j = 0; j < n_sel; j++) {
+            ks[j] = select_count(o->ratio, ns[j]);
+            outs[j] = xmalloc(ks[j] * sizeof(uint32_t) + 4);
+        }
+        rc = select_topk_each(xs, ns, ks, n_sel, key, outs, &bad);
+    }
+    if (rc == SELECT_ENAN) die(sel[bad]->name, "NaN among the scores");
+    if (rc != SELECT_OK) die(sel[bad]->name, "tensor too large for uint32 indices");
+    for (j = 0; j < n_sel; j++) {
+        sel[j]->index = outs[j];
+        sel[j]->k = ks[j];
+    }
+    free(xs), free(ns), free(ks), free(outs), free(sel);
+}
+
+static void parse_args(int argc, char **argv, Options *o) {
+    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE };
+    static const struct option longopts[] = {
+        {"method", required_argument, 0, 'M'},  {"ratio", required_argument, 0, 'r'},
+        {"scope", required_argument, 0, O_SCOPE}, {"model", required_argument, 0, 'm'},
+        {"seed", required_argument, 0, 's'},    {"include", required_argument, 0, O_INCLUDE},
+        {"exclude", required_argument, 0, O_EXCLUDE}, {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->ratio = 0.005;
+    int c;
+    while ((c = getopt_long(argc, argv, "M:r:m:s:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'M': {
+            int found = 0;
+            for (int i = 0; i < 7; i++)
+                if (strcmp(optarg, METHOD_NAMES[i]) == 0) o->method = (Method)i, found = 1;
+            if (!found) die_usage("--method: unknown method '%s' (sam, fisher, abs, random, magnitude, bitfit, full)", optarg);
+            break;
+        }
+        case 'r': o->ratio = parse_double("--ratio", optarg, 0, 1); break;
+        case O_SCOPE:
+            if (strcmp(optarg, "tensor") == 0) o->global = 0;
+            else if (strcmp(optarg, "global") == 0) o->global = 1;
+            else die_usage("--scope: expected tensor or global, got '%s'", optarg);
+            break;
+        case 'm': o->model = optarg; break;
+        case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
+        case O_INCLUDE:
+            if (o->n_include == MAX_PATTERNS) die_usage("too many --include patterns");
+            o->include[o->n_include++] = optarg;
+            break;
+        case O_EXCLUDE:
+            if (o->n_exclude == MAX_PATTERNS) die_usage("too many --exclude patterns");
+            o->exclude[o->n_exclude++] = optarg;
+            break;
+        case 'o': o->output = optarg; break;
+        case 'h': usage(); exit(0);
+        case 'V': printf("sam-select (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
+        default: die_usage("unknown option");
+        }
+    }
+    if (argc - optind > 1) die_usage("one grads stream at most");
+    o->input = optind < argc ? argv[optind] : NULL;
+    if (o->method == M_MAGNITUDE && !o->model) die_usage("--method magnitude needs --model DIR");
+    if (o->model && o->input) die_usage("give a grads stream or --model, not both");
+    if (o->model && METHOD_REDUCTION[o->method])
+        die_usage("--method %s reads a grads stream, not a model", METHOD_NAMES[o->method]);
+    if (!o->model && !o->input) o->input = "-";
+}
+
+int main(int argc, char **argv) {
+    st_set_progname(argv[0]);
+    Options o;
+    parse_args(argc, argv, &o);
+    OutFile *out = out_open(o.output, 1);
+
+    Items items = {0};
+    json_t *upstream = NULL;
+    char sha[65];
+    if (o.model) read_model(&o, &items, sha);
+    else read_grads(&o, &items, &upstream, sha);
+    select_entries(&o, &items);
+
+    size_t total = 0, selected = 0, n_masked = 0;
+    for (size_t i = 0; i < items.n; i++) {
+        const Item *x = &items.v[i];
+        if (x->role == 0 || is_head(x->name)) continue;
+        n_masked++;
+        total += x->numel;
+        selected += x->role == 2 ? x->numel : x->k;
+    }
+    if (n_masked == 0) die(NULL, "no tensor matches the --include/--exclude patterns");
+
+    json_t *entry = prov_entry(argc, argv);
+    prov_add_input(entry, o.model ? o.model : o.input, sha);
+    json_t *prov = prov_chain(upstream ? json_object_get(upstream, "provenance") : NULL, entry);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "method", json_string(METHOD_NAMES[o.method]));
+    json_object_set_new(meta, "ratio", json_real(o.ratio));
+    json_object_set_new(meta, "scope", json_string(o.global ? "global" : "tensor"));
+    if (o.method == M_RANDOM) json_object_set_new(meta, "seed", json_integer((json_int_t)o.seed));
+    json_object_set_new(meta, "masked_tensors", json_integer((json_int_t)n_masked));
+    json_object_set_new(meta, "masked_entries", json_integer((json_int_t)total));
+    json_object_set_new(meta, "selected_entries", json_integer((json_int_t)selected));
+    json_object_set_new(meta, "source_sha256", json_string(sha));
+    if (upstream) {
+        static const char *copy[] = {"model_sha256", "steps", "batch", "reduction", "task", "task_type", "num_labels"};
+        for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
+            json_t *v = json_object_get(upstream, copy[i]);
+            if (v) json_object_set_new(meta, copy[i], json_deep_copy(v));
+        }
+    } else {
+        json_object_set_new(meta, "model_sha256", json_string(sha));
+    }
+    json_t *inc = json_array(), *exc = json_array();
+    for (int i = 0; i < o.n_include; i++) json_array_append_new(inc, json_string(o.include[i]));
+    for (int i = 0; i < o.n_exclude; i++) json_array_append_new(exc, json_string(o.exclude[i]));
+    json_object_set_new(meta, "include", inc);
+    json_object_set_new(meta, "exclude", exc);
+
+    StWriter *w = st_writer_open(out->fp, "mask", meta, prov);
+    for (size_t i = 0; i < items.n; i++) {
+        Item *x = &items.v[i];
+        if (x->role == 1) st_put_mask(w, x->name, x->shape, x->ndim, x->index, x->k);
+        else if (x->role == 2) st_put_mask(w, x->name, x->shape, x->ndim, NULL, 0);
+        free(x->index);
+        free(x->score);
+    }
+    st_writer_close(w);
+    out_commit(out);
+    free(items.v);
+    json_decref(meta);
+    json_decref(prov);
+    json_decref(upstream);
+    return 0;
+}
