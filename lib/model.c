@@ -657,10 +657,9 @@ void model_backward(Model *m, const Batch *b) {
         op_linear_bwd(a->gi, NULL, NULL, a->g2, NULL, LP(m, l, L_O2W), N, I, H, 0);
         op_gelu_bwd(a->gi, a->gi, f1, (size_t)N * I);
         linear_grads(m, LI(l, L_IW), a->g1, 1, a->gi, aa, N, H, I);
-        /* attention LayerNorm; g2 = d r1 = d x (residual part) */
-        layernorm_grads(m, LI(l, L_LN1W), a->g2, a->g1, r1, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, N, H);
-        memcpy(dH, a->g2, NHs * sizeof(float)); /* dH now accumulates d x */
-        op_dropout_bwd(a->g2, a->g2, NHs, ph, seed, op_dropout_sub(step, 2 + 3 * l));
+        /* attention LayerNorm; dH = d r1 = d x (residual part), then accumulates d x */
+        layernorm_grads(m, LI(l, L_LN1W), dH, a->g1, r1, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, N, H);
+        op_dropout_bwd(a->g2, dH, NHs, ph, seed, op_dropout_sub(step, 2 + 3 * l));
         linear_grads(m, LI(l, L_OW), a->g1, 0, a->g2, ctx, N, H, H);
         /* context = dropout(P) v */
         op_dropout_fwd(a->att1, P, att, pa, seed, op_dropout_sub(step, 1 + 3 * l));

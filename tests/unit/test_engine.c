@@ -243,6 +243,57 @@ TEST(ops_dropout_contract) {
     free(x), free(y), free(g);
 }
 
+TEST(ops_dropout_contract_all_sizes_and_rates) {
+    /* the vector path (whole 64-element groups, threaded chunks) and the scalar tail must
+     * give exactly the contract's mask for any size, rate, seed and sub-stream */
+    size_t sizes[] = {1, 3, 63, 64, 65, 4095, 4097, 70001};
+    float ps[] = {0.1f, 0.5f, 1e-8f, 0.9999999f, 1.0f};
+    size_t nmax = 70001;
+    float *x = xmalloc(nmax * sizeof(float)), *y = xmalloc(nmax * sizeof(float));
+    for (size_t i = 0; i < nmax; i++) x[i] = 0.5f + (float)(i % 17) * 0.125f;
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof ps / sizeof *ps; b++) {
+            size_t n = sizes[a], bad = 0;
+            float p = ps[b], scale = (float)(1.0 / (1.0 - (double)p));
+            uint64_t seed = 0x123456789abcdefull + a;
+            uint32_t sub = op_dropout_sub((uint32_t)(7 + b), 3);
+            op_dropout_fwd(y, x, n, p, seed, sub);
+            for (size_t i = 0; i < n; i++) {
+                int keep = rng_u32_to_unit_float(philox_word_at(seed, RNG_STREAM_DROPOUT, sub, i)) >= p;
+                bad += y[i] != (keep ? x[i] * scale : 0.0f);
+            }
+            CHECK_MSG(bad == 0, "n=%zu p=%g: %zu elements differ from the contract", n, p, bad);
+        }
+    free(x), free(y);
+}
+
+TEST(ops_gelu_matches_erff) {
+    /* the vectorised erf is within 1 ulp of erff: GELU and its derivative then differ from
+     * the erff formulas by at most ~0.5 |x| ulp(1) (the erf error, scaled) plus rounding */
+    size_t n = 200003;
+    float *x = xmalloc(n * sizeof(float)), *y = xmalloc(n * sizeof(float)), *d = xmalloc(n * sizeof(float));
+    float *g = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1), g[i] = 1.0f - (float)(i % 3);
+    x[0] = -INFINITY, x[1] = INFINITY, x[2] = 0.0f, x[3] = -0.0f, x[4] = 1e-30f;
+    op_gelu_fwd(y, x, n);
+    op_gelu_bwd(d, g, x, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i], cdf = 0.5f * (1.0f + erff(v * 0.70710678f));
+        float ry = v * cdf, rd = g[i] * (cdf + v * 0.39894228f * expf(-0.5f * v * v));
+        if (!isfinite(v)) {
+            bad += !(v > 0 ? y[i] == INFINITY : isnan(y[i]) || y[i] == 0.0f);
+            continue;
+        }
+        double tol = 0.5 * fabs(v) * 2.4e-7 + 2.4e-7 * fabs(ry) + 1e-30;
+        bad += fabs(y[i] - ry) > tol;
+        bad += fabs(d[i] - rd) > 0.5 * fabs(v) * 2.4e-7 + 2.4e-7 * (fabs(rd) + 1e-30) + 1e-30;
+    }
+    CHECK_MSG(bad == 0, "%zu GELU values differ from the erff formula", bad);
+    CHECK(y[2] == 0.0f && y[4] == 0.5f * 1e-30f);
+    free(x), free(y), free(d), free(g);
+}
+
 TEST(ops_span_pool_matches_naive) {
     int S = 2, T = 5, H = 3, NS = 2;
     float x[2 * 5 * 3], a[10], out[2 * 2 * 3], w[2 * 2 * 5];
