@@ -165,10 +165,9 @@ Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels) {
         add_param(m, &cap, "classifier.out_proj.bias", 1, num_labels, 0, 1);
     }
     m->params = ops_alloc(m->total);
-    m->grads = ops_alloc(m->total);
     ops_zero(m->params, m->total);
-    ops_zero(m->grads, m->total);
     m->gspec = xcalloc((size_t)m->n_params, sizeof(GradSpec));
+    m->gptr = xcalloc((size_t)m->n_params, sizeof(float *)); /* built on first use */
     m->acts = xcalloc(1, sizeof(Acts));
     return m;
 }
@@ -183,12 +182,22 @@ static void acts_release(Acts *a) {
     memset(a, 0, sizeof *a);
 }
 
+static void grads_release(Model *m) {
+    if (m->grads) ops_free(m->grads);
+    else
+        for (int i = 0; i < m->n_params; i++) ops_free(m->gptr[i]);
+    m->grads = NULL;
+    memset(m->gptr, 0, (size_t)m->n_params * sizeof(float *));
+    m->grad_ready = 0;
+}
+
 void model_free(Model *m) {
     if (!m) return;
     acts_release(m->acts);
     free(m->acts);
+    grads_release(m);
+    free(m->gptr);
     ops_free(m->params);
-    ops_free(m->grads);
     free(m->info);
     free(m->gspec);
     free(m->logits);
@@ -201,7 +210,61 @@ int model_find(const Model *m, const char *name) {
     return -1;
 }
 
-void model_zero_grad(Model *m) { ops_zero(m->grads, m->total); }
+static size_t grad_floats(const Model *m, int i) {
+    const GradSpec *g = &m->gspec[i];
+    return g->mode == GRAD_DENSE ? m->info[i].numel : g->mode == GRAD_SPARSE ? g->k : 0;
+}
+
+/* Storage for the current GradModes (model.h, GRADIENTS): the contiguous layout when every
+ * tensor is dense, else one compact buffer per tensor and none for frozen tensors, so masked
+ * training never holds a model-sized gradient. */
+static void grads_ensure(Model *m) {
+    if (m->grad_ready) return;
+    grads_release(m);
+    int all_dense = 1;
+    for (int i = 0; i < m->n_params; i++) all_dense &= m->gspec[i].mode == GRAD_DENSE;
+    if (all_dense) {
+        m->grads = ops_alloc(m->total);
+        ops_zero(m->grads, m->total);
+        for (int i = 0; i < m->n_params; i++) m->gptr[i] = m->grads + m->info[i].offset;
+    } else {
+        for (int i = 0; i < m->n_params; i++) {
+            size_t n = grad_floats(m, i);
+            if (!n) continue;
+            m->gptr[i] = ops_alloc(n);
+            ops_zero(m->gptr[i], n);
+        }
+    }
+    m->grad_ready = 1;
+}
+
+float *model_grad(Model *m, int idx) {
+    grads_ensure(m);
+    return m->gptr[idx];
+}
+
+size_t model_grad_bytes(const Model *m) {
+    int all_dense = 1;
+    size_t n = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        all_dense &= m->gspec[i].mode == GRAD_DENSE;
+        n += grad_floats(m, i);
+    }
+    return (all_dense ? m->total : n) * sizeof(float);
+}
+
+void model_zero_grad(Model *m) {
+    if (!m->grad_ready) {
+        grads_ensure(m); /* fresh storage is zero */
+        return;
+    }
+    if (m->grads) {
+        ops_zero(m->grads, m->total);
+        return;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        if (m->gptr[i]) ops_zero(m->gptr[i], grad_floats(m, i));
+}
 
 void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index, size_t k) {
     if (idx < 0 || idx >= m->n_params) die("model", "no tensor %d", idx);
@@ -215,6 +278,7 @@ void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index
         die(p->name, "unknown gradient mode %d", (int)mode);
     }
     m->gspec[idx] = (GradSpec){mode, mode == GRAD_SPARSE ? index : NULL, mode == GRAD_SPARSE ? k : 0};
+    m->grad_ready = 0;
 }
 
 /* ------------------------------------------------------------------ initialisation */
@@ -597,6 +661,7 @@ void model_backward(Model *m, const Batch *b) {
     Acts *a = m->acts;
     int S = b->B * b->n_choices, T = b->T, N = S * T;
     if (S != a->S || T != a->T) die("model", "model_backward called with another batch than the forward");
+    grads_ensure(m);
     int H = c->hidden_size, I = c->intermediate_size, NH = c->num_attention_heads, HD = H / NH;
     int L = c->num_hidden_layers, C = m->num_labels;
     size_t NHs = (size_t)N * H, att = (size_t)S * NH * T * T;

@@ -41,7 +41,16 @@
  *   Off (identity) when train == 0.
  *
  * PARAMETERS: one contiguous f32 buffer `params` in HF's state-dict order (table `info`:
- * name, shape, offset); `grads` has the same layout. */
+ * name, shape, offset).
+ * GRADIENTS (model_grad): storage is built lazily by model_zero_grad / model_backward from
+ * the tensors' GradModes (zeroed whenever it is (re)built):
+ *   - every tensor GRAD_DENSE (the default; gradacc): one contiguous buffer `grads` with the
+ *     layout of `params` (model_grad(m, i) == grads + info[i].offset);
+ *   - otherwise (masked training) there is no full-size buffer (`grads` is NULL): a
+ *     GRAD_DENSE tensor has its own numel floats, a GRAD_SPARSE tensor k floats in the order
+ *     of its index (compact: element j is the gradient of entry index[j]), a GRAD_NONE tensor
+ *     nothing (model_grad returns NULL).
+ * A model that only runs forward passes (evaluation) never allocates gradients. */
 #ifndef SPARSETUNE_MODEL_H
 #define SPARSETUNE_MODEL_H
 
@@ -90,8 +99,9 @@ void batch_free(Batch *b);
 
 /* Which gradient of a tensor model_backward accumulates (sparse fine-tuning, DESIGN.md
  * "Engine"): GRAD_DENSE all entries (default); GRAD_NONE nothing (frozen tensor, no weight
- * product at all); GRAD_SPARSE only the entries at index[0..k) (sorted unique flat positions),
- * the others are left untouched: for Linear weights a sampled product
+ * product at all, no storage); GRAD_SPARSE only the entries at index[0..k) (sorted unique
+ * flat positions), stored compactly (k floats, see GRADIENTS above): for Linear weights a
+ * sampled product
  * dW[o,i] = sum_t dY[t,o] X[t,i] over the k selected (o,i) only; for embeddings only the
  * selected entries of the batch's rows; for biases/LayerNorm the small dense gradient is
  * restricted to the index. */
@@ -112,7 +122,9 @@ typedef struct Model {
     ParamInfo *info;
     size_t total; /* floats */
     float *params;
-    float *grads;
+    float *grads;   /* contiguous gradients when every tensor is GRAD_DENSE, else NULL */
+    float **gptr;   /* [n_params] each tensor's gradient storage (model_grad) */
+    int grad_ready; /* storage matches the current GradModes */
     int head_first; /* index of the first classifier.* tensor */
     GradSpec *gspec; /* [n_params], see model_set_grad_mode */
     Acts *acts;
@@ -131,7 +143,11 @@ void model_free(Model *m);
 /* Index into info[] of the tensor called name, -1 if none. */
 int model_find(const Model *m, const char *name);
 static inline float *model_param(Model *m, int idx) { return m->params + m->info[idx].offset; }
-static inline float *model_grad(Model *m, int idx) { return m->grads + m->info[idx].offset; }
+/* Gradient storage of tensor idx (see GRADIENTS): numel floats (GRAD_DENSE), k floats in
+ * index order (GRAD_SPARSE), NULL (GRAD_NONE).  Builds the storage if needed (zeroed). */
+float *model_grad(Model *m, int idx);
+/* Bytes of gradient storage the current GradModes need (for reports and benchmarks). */
+size_t model_grad_bytes(const Model *m);
 
 /* Head initialisation (see above). */
 void model_init_head(Model *m, uint64_t seed);
@@ -147,10 +163,12 @@ void model_init_random(Model *m, uint64_t seed);
  * mismatches, a partial or foreign head, unknown tensors or non-float dtypes. */
 int model_load(Model *m, const SafeTensors *st, const char *where);
 
+/* Zero the gradients (building their storage for the current GradModes first). */
 void model_zero_grad(Model *m);
 
 /* Set the gradient mode of tensor idx (see GradMode).  Dies when index is not sorted, unique
- * and inside the tensor. */
+ * and inside the tensor.  The gradient storage is rebuilt (and zeroed) at the next
+ * model_zero_grad / model_backward / model_grad. */
 void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index, size_t k);
 
 /* Check a batch against the model (ids < vocab, lengths, positions < max_position_embeddings,
@@ -161,7 +179,8 @@ int model_check_batch(const Model *m, const Batch *b, char *err, size_t errlen);
  * Stores logits (m->logits) and the loss (m->loss, returned) and keeps the activations for
  * model_backward.  Dies on a batch that model_check_batch rejects. */
 float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t step);
-/* Backward of the last forward with dloss = 1 (mean loss): adds the gradients to m->grads. */
+/* Backward of the last forward with dloss = 1 (mean loss): adds the gradients to the
+ * gradient storage (model_grad). */
 void model_backward(Model *m, const Batch *b);
 
 #endif

@@ -70,14 +70,15 @@ void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float
                    const float *W, int N, int in, int out, int accumulate_dx);
 
 /* ---- sparse gradients (the selected entries of a masked tensor only) ----
- * idx: k sorted unique flat positions into the tensor.
- * Sampled product for a Linear weight: dW[o*in+i] += sum_n dy[n,o] x[n,i] for the k selected
- * (o,i) only; scratch holds (in + out) * N floats (transposed copies of dy and x). */
+ * idx: k sorted unique flat positions into the tensor; the gradients are COMPACT: dW[j] is
+ * the gradient of entry idx[j] (k floats, no tensor-sized buffer).
+ * Sampled product for a Linear weight: dW[j] += sum_n dy[n,o] x[n,i] with (o,i) = idx[j];
+ * scratch holds (in + out) * N floats (transposed copies of dy and x). */
 void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
                          const float *x, int N, int in, int out, float *scratch);
-/* dst[idx[j]] += src[idx[j]] (a dense small gradient, e.g. a bias, restricted to idx). */
+/* dst[j] += src[idx[j]] (a dense small gradient, e.g. a bias, gathered at idx). */
 void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src);
-/* Embedding rows: dw[idx[j]] += dout[n, idx[j] - rows[n]*H] for every token n whose row
+/* Embedding rows: dw[j] += dout[n, idx[j] - rows[n]*H] for every token n whose row
  * rows[n] (NULL: row 0) holds idx[j]. */
 void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
                          const float *dout, int N, int H);

@@ -328,13 +328,13 @@ void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *
         const float *b = xT + (size_t)(idx[j] % (uint32_t)in) * N;
         float s = 0;
         for (int n = 0; n < N; n++) s += a[n] * b[n];
-        dW[idx[j]] += s;
+        dW[j] += s;
     }
 }
 
 void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src) {
     PROFILED("add_selected") {
-    for (size_t j = 0; j < k; j++) dst[idx[j]] += src[idx[j]];
+    for (size_t j = 0; j < k; j++) dst[j] += src[idx[j]];
     }
 }
 
@@ -356,7 +356,7 @@ void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t
         uint64_t base = (uint64_t)(rows ? rows[n] : 0) * H;
         const float *g = dout + (size_t)n * H;
         for (size_t j = lower_bound_u32(idx, k, base); j < k && idx[j] < base + H; j++)
-            dw[idx[j]] += g[idx[j] - base];
+            dw[j] += g[idx[j] - base];
     }
     }
 }

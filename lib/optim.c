@@ -58,19 +58,14 @@ size_t optim_trainable(const Optim *o) {
     return n;
 }
 
-double optim_grad_norm(const Optim *o, const Model *m) {
+double optim_grad_norm(const Optim *o, Model *m) {
     double s = 0;
     for (int i = 0; i < o->n; i++) {
         const TrainTensor *t = &o->t[i];
-        const float *g = m->grads + m->info[t->idx].offset;
+        const float *g = model_grad(m, t->idx); /* k floats: compact for sparse tensors */
         double ts = 0;
-        if (t->sparse) {
 #pragma omp parallel for reduction(+ : ts) if (t->k > 65536)
-            for (size_t j = 0; j < t->k; j++) ts += (double)g[t->index[j]] * g[t->index[j]];
-        } else {
-#pragma omp parallel for reduction(+ : ts) if (t->k > 65536)
-            for (size_t j = 0; j < t->k; j++) ts += (double)g[j] * g[j];
-        }
+        for (size_t j = 0; j < t->k; j++) ts += (double)g[j] * g[j];
         s += ts;
     }
     return sqrt(s);
@@ -121,15 +116,15 @@ void optim_step(Optim *o, Model *m, double lr, double clip) {
     for (int i = 0; i < o->n; i++) {
         TrainTensor *t = &o->t[i];
         float *theta = model_param(m, t->idx);
-        float *g = m->grads + m->info[t->idx].offset;
+        float *g = model_grad(m, t->idx); /* compact: g[j] belongs to entry index[j] */
         const float df = t->decay ? decayed : 1.0f;
         if (t->sparse) {
 #pragma omp parallel for if (t->k > 65536)
             for (size_t j = 0; j < t->k; j++) {
                 uint32_t e = t->index[j];
-                theta[e] = adamw_entry(theta[e], g[e] * cf, &t->m[j], &t->v[j], df, b1, b2,
+                theta[e] = adamw_entry(theta[e], g[j] * cf, &t->m[j], &t->v[j], df, b1, b2,
                                        step_size, bc2_sqrt, eps);
-                g[e] = 0;
+                g[j] = 0;
             }
         } else {
 #pragma omp parallel for if (t->k > 65536)

@@ -47,7 +47,7 @@ void optim_freeze_rest(Optim *o, Model *m);
 size_t optim_trainable(const Optim *o);
 
 /* L2 norm of the gradients at the trainable entries. */
-double optim_grad_norm(const Optim *o, const Model *m);
+double optim_grad_norm(const Optim *o, Model *m);
 /* One AdamW step with learning rate lr on gradients scaled by clip (1 = none); then the used
  * gradient entries are zeroed for the next step. */
 void optim_step(Optim *o, Model *m, double lr, double clip);

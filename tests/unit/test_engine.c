@@ -574,23 +574,34 @@ static void grad_modes_case(HeadKind head, int nl) {
     model_zero_grad(m);
     model_forward(m, &b, 1, 4, 2);
     model_backward(m, &b);
+    CHECK(m->grads == NULL); /* masked: no model-sized gradient buffer */
+    size_t expect_bytes = 0;
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
         const float *g = model_grad(m, i), *d = dense + p->offset;
         const GradSpec *gs = &m->gspec[i];
         int bad = 0;
-        size_t jj = 0;
-        for (size_t j = 0; j < p->numel; j++) {
-            int sel = gs->mode == GRAD_DENSE;
-            if (gs->mode == GRAD_SPARSE) {
-                while (jj < gs->k && gs->index[jj] < j) jj++;
-                sel = jj < gs->k && gs->index[jj] == j;
-            }
-            if (sel) bad += !(fabsf(g[j] - d[j]) <= 1e-5f + 1e-4f * fabsf(d[j]));
-            else bad += g[j] != 0.0f;
+        if (gs->mode == GRAD_NONE) {
+            CHECK_MSG(g == NULL, "%s: a frozen tensor has gradient storage", p->name);
+            continue;
+        }
+        /* dense: numel floats; sparse: compact, g[j] is the gradient of entry index[j] */
+        size_t n = gs->mode == GRAD_DENSE ? p->numel : gs->k;
+        expect_bytes += n * sizeof(float);
+        for (size_t j = 0; j < n; j++) {
+            float want = d[gs->mode == GRAD_DENSE ? j : gs->index[j]];
+            bad += !(fabsf(g[j] - want) <= 1e-5f + 1e-4f * fabsf(want));
         }
         CHECK_MSG(bad == 0, "head %d: %s (mode %d): %d entries differ", (int)head, p->name, (int)gs->mode, bad);
     }
+    CHECK_EQ_INT(model_grad_bytes(m), expect_bytes);
+    /* back to all dense: the contiguous layout again, same gradients */
+    for (int i = 0; i < m->n_params; i++) model_set_grad_mode(m, i, GRAD_DENSE, NULL, 0);
+    model_zero_grad(m);
+    model_forward(m, &b, 1, 4, 2);
+    model_backward(m, &b);
+    CHECK(m->grads != NULL && model_grad(m, 1) == m->grads + m->info[1].offset);
+    CHECK(rel_err(m->grads, dense, m->total) < 1e-6);
     for (int i = 0; i < m->n_params; i++) free(idx[i]);
     free(idx);
     free(dense);
