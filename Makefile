@@ -90,7 +90,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
 bench-build: $(BENCH)
 
 demo: all
-	pipelines/demo.sh $(if $(OUT),$(OUT),demo-out)
+	$(if $(MODEL),MODEL=$(MODEL)) $(if $(DATA),DATA=$(DATA)) $(if $(TASKS),TASKS="$(TASKS)") pipelines/demo.sh $(if $(OUT),$(OUT),demo-out)
 
 bench: all bench-build
 	tests/bench/run-all

@@ -237,6 +237,7 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
             json_object_set_new(o, "loss", json_real(loss));
             json_object_set_new(o, "lr", json_real(lr));
             json_object_set_new(o, "grad_norm", json_real(norm));
+            json_object_set_new(o, "elapsed_s", json_real(now_seconds() - prog->t0));
             progress_log(prog, o);
         }
         progress_draw(prog, s.step, s.step * (long)c->batch, loss);
