@@ -73,7 +73,7 @@ UNIT      = $(B)/unit-tests
 TEST_ENV  =
 endif
 
-test-build: $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
+test-build: all $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
 
 # The unit-test harness and bats both print a summary; tests/run-tests combines them into
 # the last line "N passed, N failed[, N skipped]".
