@@ -58,13 +58,10 @@ print(sum(r['label']=='negative' for r in rows)/len(rows))")
 @test "--export writes base + delta as an HF directory that evaluates the same" {
   evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" --export "$ETMP/ft" "$ETMP/test.ex" -o "$ETMP/m3.st"
   for f in config.json model.safetensors vocab.json merges.txt; do [ -s "$ETMP/ft/$f" ]; done
-  run /usr/bin/python3 - "$ETMP/tiny/model.safetensors" "$ETMP/ft/model.safetensors" <<'PY'
+  run env PYTHONPATH="$ROOT/tests/tools" /usr/bin/python3 - "$ETMP/tiny/model.safetensors" "$ETMP/ft/model.safetensors" <<'PY'
 import json, struct, sys
 import numpy as np
-def load(p):
-    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; h = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], "<f4")
-            for k, v in h.items() if k != "__metadata__"}
+from st_numpy import load
 base, ft = load(sys.argv[1]), load(sys.argv[2])
 q = "roberta.encoder.layer.0.attention.self.query.weight"
 for k, v in base.items():

@@ -12,7 +12,7 @@ teardown_file() { rm -rf "$MTMP"; }
 
 @test "init-model writes an HF directory that python reads back" {
   for f in config.json model.safetensors vocab.json merges.txt; do [ -s "$MTMP/tiny/$f" ]; done
-  run /usr/bin/python3 - "$MTMP/tiny" <<'PY'
+  run env PYTHONPATH="$ROOT/tests/tools" /usr/bin/python3 - "$MTMP/tiny" <<'PY'
 import json, struct, sys
 d = sys.argv[1]
 cfg = json.load(open(d + "/config.json"))
@@ -71,13 +71,10 @@ print(len([k for k in json.loads(raw[8:8+n]) if k!='__metadata__']))")
   gradacc --model "$MTMP/tiny-head" --steps 1 --batch "$n" --dropout 0 --seed 2 -q "$MTMP/train.ex" -o "$MTMP/d2.st"
   inspect --to "$MTMP/d1.safetensors" "$MTMP/d1.st"
   inspect --to "$MTMP/d2.safetensors" "$MTMP/d2.st"
-  run /usr/bin/python3 - "$MTMP/d1.safetensors" "$MTMP/d2.safetensors" <<'PY'
+  run env PYTHONPATH="$ROOT/tests/tools" /usr/bin/python3 - "$MTMP/d1.safetensors" "$MTMP/d2.safetensors" <<'PY'
 import json, struct, sys
 import numpy as np
-def load(p):
-    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; h = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], "<f4")
-            for k, v in h.items() if k != "__metadata__"}
+from st_numpy import load
 a, b = load(sys.argv[1]), load(sys.argv[2])
 assert a.keys() == b.keys()
 worst = max(np.linalg.norm(a[k] - b[k]) / max(np.linalg.norm(b[k]), 1e-30) for k in a if np.linalg.norm(b[k]) > 1e-6)

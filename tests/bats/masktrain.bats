@@ -24,13 +24,10 @@ teardown_file() { rm -rf "$TT"; }
   grep -q '"grad_norm"' "$TT/log.jsonl"
   evaluate --model "$TT/tiny" --delta "$TT/d.delta" --export "$TT/ft" "$TT/val.ex" -o "$TT/m.st"
   inspect --json "$TT/sam.mask" > "$TT/mask.json"
-  run /usr/bin/python3 - "$TT/tiny/model.safetensors" "$TT/ft/model.safetensors" "$TT/mask.json" <<'PY'
+  run env PYTHONPATH="$ROOT/tests/tools" /usr/bin/python3 - "$TT/tiny/model.safetensors" "$TT/ft/model.safetensors" "$TT/mask.json" <<'PY'
 import json, struct, sys
 import numpy as np
-def load(p):
-    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; h = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], "<f4")
-            for k, v in h.items() if k != "__metadata__"}
+from st_numpy import load
 base, ft = load(sys.argv[1]), load(sys.argv[2])
 mask = {r["name"]: r for r in map(json.loads, open(sys.argv[3]).readlines()[1:-1])}
 changed_total = 0

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "die_capture.h"
 #include "engine_fixture.h"
 #include "harness.h"
 #include "hfconfig.h"
@@ -33,33 +34,6 @@ static double rel_err(const float *a, const float *b, size_t n) {
     return s > 1e-14 ? sqrt(d / s) : sqrt(d);
 }
 
-/* Run fn(arg) in a child; returns its exit status and its stderr in msg. */
-static int run_child(void (*fn)(void *), void *arg, char *msg, size_t cap) {
-    int fds[2];
-    msg[0] = '\0';
-    if (pipe(fds) != 0) return -2;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -2;
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 2);
-        fn(arg);
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t got;
-    char sink[256];
-    while ((got = read(fds[0], n + 1 < cap ? msg + n : sink, n + 1 < cap ? cap - 1 - n : sizeof sink)) > 0)
-        if (n + 1 < cap) n += (size_t)got;
-    msg[n] = '\0';
-    close(fds[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Compare logits, loss and every gradient with the reference for one dropout mode. */
 static void compare_mode(Case *c, int mode, const char *label) {
@@ -516,19 +490,19 @@ TEST(model_load_names_heads_and_errors) {
     model_free(m);
 
     LoadArgs a = {p2, HEAD_CLASSIFICATION, 2}; /* head has 3 labels, model wants 2 */
-    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
     CHECK(strstr(msg, "classifier.out_proj.weight has shape [3,32]") != NULL);
     a = (LoadArgs){p2, HEAD_SPAN, 2}; /* classification head in a span model */
-    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
     CHECK(strstr(msg, "classifier.dense.weight does not belong") != NULL);
     a = (LoadArgs){p3, HEAD_CLASSIFICATION, 3};
-    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
     CHECK(strstr(msg, "lacks tensor roberta.encoder.layer.1.output.LayerNorm.bias") != NULL);
     a = (LoadArgs){p4, HEAD_CLASSIFICATION, 3};
-    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 1);
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
     CHECK(strstr(msg, "attention.self.key.weight has shape [1,1024]") != NULL);
     a = (LoadArgs){p1, HEAD_REGRESSION, 1};
-    CHECK_EQ_INT(run_child(load_child, &a, msg, sizeof msg), 0);
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 0);
     CHECK(strstr(msg, "loaded head=0") != NULL);
     model_free(src);
     unlink(p1), unlink(p2), unlink(p3), unlink(p4);
