@@ -95,9 +95,10 @@ demo: all
 bench: all bench-build
 	tests/bench/run-all
 
-# Engine timing alone: one roberta-base training step on the CPU.
+# Engine timing alone: one roberta-base training step on the CPU (JSON on stdout; the
+# summary line and the per-op profile of the steps after the warm-up on stderr).
 bench-engine: $(B)/bench/engine-step
-	OMP_WAIT_POLICY=passive $(B)/bench/engine-step
+	SPARSETUNE_OPS_PROFILE=2 OMP_WAIT_POLICY=passive $(B)/bench/engine-step --steps 3
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

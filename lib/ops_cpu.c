@@ -380,11 +380,10 @@ void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 
-/* glibc (>= 2.35) has vector variants of erff/expf in libmvec (linked through libm.so);
- * declaring the functions simd lets the `omp simd` loops below call them 8 or 16 at a time
- * instead of one scalar call per element (the results differ from erff/expf by a few ulp). */
-#if defined(__GLIBC__) && defined(__x86_64__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
-__attribute__((__simd__("notinbranch"))) float erff(float);
+/* glibc (>= 2.22) has vector variants of expf in libmvec (linked through libm.so); declaring
+ * expf simd lets the `omp simd` loops below (GELU, softmax) call it 8 or 16 at a time instead
+ * of one scalar call per element (the results differ from expf's by at most a few ulp). */
+#if defined(__GLIBC__) && defined(__x86_64__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 22)
 __attribute__((__simd__("notinbranch"))) float expf(float);
 #endif
 

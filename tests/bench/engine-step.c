@@ -19,6 +19,9 @@
  * cpu_seconds_per_step (process CPU time / threads) is a second, load-robust view: it counts
  * only the time our threads ran (with OMP_WAIT_POLICY=passive, no spinning).
  *
+ * SPARSETUNE_OPS_PROFILE=2 in the environment adds lib/ops_cpu.c's per-op wall/CPU profile of
+ * the timed steps (the warm-up skipped) on stderr.
+ *
  * FLOPs counted: 2 per multiply-add of the matrix products, forward x 3 for forward+backward
  * (the backward does two products per forward one); elementwise work is not counted. */
 #include <omp.h>
