@@ -70,7 +70,7 @@ list-jobs:
 	@$(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),echo "$(t) $(m) $(r) $(s)";))))
 
 table: $(METRICS)
-	$(BIN)/stats $(METRICS)
+	$(BIN)/stats $(if $(TAG),--tag $(TAG)) $(METRICS)
 
 # ---- data ----
 $(OUT)/data/%/train.ex: $(DATA)/%/train.jsonl

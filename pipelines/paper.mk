@@ -1,0 +1,73 @@
+# paper.mk — the paper's experiments (PAPER.md) as targets, each a sweep of run.mk through
+# GNU parallel (sweep.sh) that ends in stats output and a gnuplot figure under OUT.
+#
+#   make -f pipelines/paper.mk MODEL=roberta-base DATA=../shared/data/tasks OUT=paper table1
+#
+#   table1   7 tasks × METHODS × 10 seeds at p = 0.005: OUT/table1.{txt,md,tex,svg},
+#            plus Tables 5/6 (t-tests of sam against every method): OUT/ttest.txt
+#   table2   data perturbation: 10 training sets, each without a random 10 % (tokenize
+#            --drop 0.1, seed = run seed): OUT/table2.{txt,md,svg}
+#   fig5     sparsity sweep p ∈ RATIOS_FIG5 with test and train metrics: OUT/fig5.{tsv,svg}
+#   fig4     stability vs performance over table1's runs (Spearman ρ of the ranks by std and
+#            by mean): OUT/fig4.{txt,tsv,svg}
+#   masks    overlaps and locations of the table1 masks: OUT/masks.txt
+# Everything resumes: rerun the same target after an interruption.  Run only a part with
+# TASKS=…, METHODS=…, SEEDS=… (e.g. SEEDS="1 2 3" for a first look).
+
+here    := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+BIN     ?= $(here)../bin
+MODEL   ?= $(error MODEL=dir is required (roberta-base: pipelines/fetch-roberta.sh))
+DATA    ?= $(error DATA=dir is required (e.g. ../shared/data/tasks))
+OUT     ?= paper
+TASKS   ?= cola stsb mrpc rte cb copa wsc
+# the methods of Table 1 that sparsetune has so far (FullTuning, Random, BitFit, MagPruning, SAM)
+METHODS ?= full random bitfit magnitude sam
+SEEDS   ?= 1 2 3 4 5 6 7 8 9 10
+RATIO   ?= 0.005
+RATIOS_FIG5 ?= 0.0002 0.0005 0.001 0.002 0.005 0.01 0.02 0.05 0.1 0.2
+MT_OPTS ?=
+EXTRA   ?=
+
+sweep = $(here)sweep.sh BIN=$(BIN) MODEL=$(MODEL) DATA=$(DATA) TASKS="$(TASKS)" SEEDS="$(SEEDS)" \
+        MT_OPTS="$(MT_OPTS)" $(EXTRA)
+stats = $(BIN)/stats
+plot  = gnuplot -e "infile='$(1)'; outfile='$(2)'" $(here)$(3)
+
+.PHONY: table1 table2 fig5 fig4 masks all
+all: table1 table2 fig5 fig4 masks
+
+table1:
+	@mkdir -p $(OUT)
+	$(sweep) OUT=$(OUT)/runs METHODS="$(METHODS)" RATIOS=$(RATIO) > $(OUT)/table1.txt
+	$(stats) --format markdown $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.md
+	$(stats) --format latex $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.tex
+	$(stats) --format tsv --no-marks $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.tsv
+	$(stats) --ttest --ref sam $(OUT)/runs/metrics/*.metrics -o $(OUT)/ttest.txt
+	$(call plot,$(OUT)/table1.tsv,$(OUT)/table1.svg,plot-table.gp)
+	cat $(OUT)/table1.txt $(OUT)/ttest.txt
+
+table2:
+	@mkdir -p $(OUT)
+	$(sweep) OUT=$(OUT)/runs METHODS="$(METHODS)" RATIOS=$(RATIO) TAG=drop0.1 > /dev/null
+	$(stats) --tag drop0.1 $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.txt
+	$(stats) --tag drop0.1 --format markdown $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.md
+	$(stats) --tag drop0.1 --format tsv --no-marks $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.tsv
+	$(call plot,$(OUT)/table2.tsv,$(OUT)/table2.svg,plot-table.gp)
+	cat $(OUT)/table2.txt
+
+fig5:
+	@mkdir -p $(OUT)
+	$(sweep) OUT=$(OUT)/runs METHODS=sam RATIOS="$(RATIOS_FIG5)" TRAIN_METRICS=1 > /dev/null
+	$(stats) --sweep --methods sam --format tsv $(OUT)/runs/metrics/*.metrics --split test -o $(OUT)/fig5.test.tsv
+	$(stats) --sweep --methods sam --format tsv $(OUT)/runs/metrics/*.metrics --split train -o $(OUT)/fig5.train.tsv
+	$(call plot,$(OUT)/fig5.test.tsv,$(OUT)/fig5.svg,plot-sweep.gp)
+	cat $(OUT)/fig5.test.tsv
+
+fig4: table1
+	$(stats) --stability $(OUT)/runs/metrics/*.metrics --ratio $(RATIO) -o $(OUT)/fig4.txt
+	$(stats) --stability --format tsv $(OUT)/runs/metrics/*.metrics --ratio $(RATIO) -o $(OUT)/fig4.tsv
+	$(call plot,$(OUT)/fig4.tsv,$(OUT)/fig4.svg,plot-stability.gp)
+	cat $(OUT)/fig4.txt
+
+masks: table1
+	$(stats) --masks $(OUT)/runs/masks/*-r$(RATIO)-s*.mask -o $(OUT)/masks.txt
