@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "json_fast.h"
 #include "source.h"
 #include "utf8.h"
 #include "util.h"
@@ -59,7 +60,8 @@ static void jsonl_line(DataFile *f, size_t *cap, const char *s, size_t n, long l
     snprintf(where, sizeof where, "%s:%ld", f->name, line);
     check_utf8(f, s, n, line);
     json_error_t err;
-    json_t *obj = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    json_t *obj = json_fast_loadb(s, n); /* the line is valid UTF-8 (checked above) */
+    if (!obj) obj = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!obj) die(where, "invalid JSON at column %d: %s", err.column, err.text);
     if (!json_is_object(obj)) die(where, "expected a JSON object, got %s",
                                   json_is_array(obj) ? "an array" : "a scalar");

@@ -177,6 +177,9 @@ int main(int argc, char **argv) {
     uint8_t *keep = xmalloc(n_rows ? n_rows : 1);
     split_select(n_rows, o.seed, o.holdout, o.part_given ? o.part : PART_ALL, o.drop, keep);
 
+    json_t *entry = prov_entry(argc, argv);
+    for (int i = 0; i < n_files; i++) prov_add_input(entry, files[i]->name, files[i]->sha256);
+
     /* Build every example before writing: a bad row fails the run with no output at all. */
     Example *examples = xcalloc(n_rows ? n_rows : 1, sizeof *examples);
     size_t n_out = 0;
@@ -189,10 +192,10 @@ int main(int argc, char **argv) {
             task_build_example(task, bpe, &sp, o.max_len, files[i]->rows[r].obj, where, idx,
                                &examples[n_out++]);
         }
+        datafile_free(files[i]); /* rows are no longer needed: give their memory back early */
+        files[i] = NULL;
     }
 
-    json_t *entry = prov_entry(argc, argv);
-    for (int i = 0; i < n_files; i++) prov_add_input(entry, files[i]->name, files[i]->sha256);
     json_t *meta = task_header_meta(task, o.max_len, bpe_sha256(bpe), &sp);
     json_t *split = json_object();
     json_object_set_new(split, "holdout", json_real(o.holdout));
@@ -212,7 +215,6 @@ int main(int argc, char **argv) {
     out_commit(out);
     json_decref(meta);
     json_decref(prov);
-    for (int i = 0; i < n_files; i++) datafile_free(files[i]);
     free(examples);
     free(keep);
     free(files);
