@@ -21,6 +21,12 @@ static int is_blank(const char *s, size_t n) {
 }
 
 static void add_row(DataFile *f, size_t *cap, json_t *obj, long line) {
+    if (f->each) {
+        f->each(obj, f->name, line, f->each_ctx);
+        json_decref(obj);
+        f->n++;
+        return;
+    }
     if (f->n == *cap) f->rows = xrealloc(f->rows, (*cap = *cap ? *cap * 2 : 256) * sizeof *f->rows);
     f->rows[f->n].obj = obj;
     f->rows[f->n].line = line;
@@ -56,15 +62,16 @@ static void check_utf8(const DataFile *f, const char *s, size_t n, long line) {
 static void jsonl_line(DataFile *f, size_t *cap, const char *s, size_t n, long line, void *ctx) {
     (void)ctx;
     if (is_blank(s, n)) return;
-    char where[4096];
-    snprintf(where, sizeof where, "%s:%ld", f->name, line);
     check_utf8(f, s, n, line);
     json_error_t err;
     json_t *obj = json_fast_loadb(s, n); /* the line is valid UTF-8 (checked above) */
     if (!obj) obj = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
-    if (!obj) die(where, "invalid JSON at column %d: %s", err.column, err.text);
-    if (!json_is_object(obj)) die(where, "expected a JSON object, got %s",
-                                  json_is_array(obj) ? "an array" : "a scalar");
+    if (!obj || !json_is_object(obj)) {
+        char where[4096];
+        snprintf(where, sizeof where, "%s:%ld", f->name, line);
+        if (!obj) die(where, "invalid JSON at column %d: %s", err.column, err.text);
+        die(where, "expected a JSON object, got %s", json_is_array(obj) ? "an array" : "a scalar");
+    }
     add_row(f, cap, obj, line);
 }
 
@@ -120,8 +127,8 @@ static void tsv_line(DataFile *f, size_t *cap, const char *s, size_t n, long lin
     add_row(f, cap, obj, line);
 }
 
-DataFile *datafile_parse(const char *buf, size_t len, const char *name, DataFormat fmt) {
-    DataFile *f = xcalloc(1, sizeof *f);
+static DataFile *parse_into(DataFile *f, const char *buf, size_t len, const char *name,
+                            DataFormat fmt) {
     f->name = xstrdup(name);
     sha256_hex(buf, len, f->sha256);
     if (fmt == DATA_AUTO) fmt = dataformat_guess(name);
@@ -138,19 +145,32 @@ DataFile *datafile_parse(const char *buf, size_t len, const char *name, DataForm
     return f;
 }
 
-DataFile *datafile_read(const char *path, DataFormat fmt) {
+DataFile *datafile_parse(const char *buf, size_t len, const char *name, DataFormat fmt) {
+    return parse_into(xcalloc(1, sizeof(DataFile)), buf, len, name, fmt);
+}
+
+static DataFile *read_file(const char *path, DataFormat fmt, datarow_fn fn, void *ctx) {
     size_t len;
     char *buf = source_read_file(path, &len);
     const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
     if (fmt == DATA_AUTO) fmt = dataformat_guess(path);
-    DataFile *f = datafile_parse(buf, len, name, fmt);
+    DataFile *f = xcalloc(1, sizeof *f);
+    f->each = fn;
+    f->each_ctx = ctx;
+    parse_into(f, buf, len, name, fmt);
     free(buf);
     return f;
 }
 
+DataFile *datafile_read(const char *path, DataFormat fmt) { return read_file(path, fmt, NULL, NULL); }
+
+DataFile *datafile_read_each(const char *path, DataFormat fmt, datarow_fn fn, void *ctx) {
+    return read_file(path, fmt, fn, ctx);
+}
+
 void datafile_free(DataFile *f) {
     if (!f) return;
-    for (size_t i = 0; i < f->n; i++) json_decref(f->rows[i].obj);
+    for (size_t i = 0; f->rows && i < f->n; i++) json_decref(f->rows[i].obj);
     free(f->rows);
     free(f->name);
     free(f);

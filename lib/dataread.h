@@ -18,15 +18,23 @@ typedef struct DataRow {
     long line;   /* 1-based line number in the file */
 } DataRow;
 
+/* Called for each row by datafile_read_each; the row is freed when it returns. */
+typedef void (*datarow_fn)(const json_t *obj, const char *name, long line, void *ctx);
+
 typedef struct DataFile {
     char *name;  /* path as given, for messages */
     char sha256[65];
-    DataRow *rows;
+    DataRow *rows; /* NULL when read with datafile_read_each */
     size_t n;
+    datarow_fn each; /* private */
+    void *each_ctx;
 } DataFile;
 
 /* Read a whole file (plain path, "-" or ARCHIVE:MEMBER), parse every row, die on errors. */
 DataFile *datafile_read(const char *path, DataFormat fmt);
+/* Stream the rows to fn one at a time instead of keeping them (n and sha256 are still set):
+ * a large file never holds all its rows as JSON at once. */
+DataFile *datafile_read_each(const char *path, DataFormat fmt, datarow_fn fn, void *ctx);
 /* Parse rows from a buffer (used by datafile_read and tests); dies with name:line messages. */
 DataFile *datafile_parse(const char *buf, size_t len, const char *name, DataFormat fmt);
 void datafile_free(DataFile *f);

@@ -17,6 +17,51 @@ static int strcmp_ptr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Builds examples from rows in input order; keep (NULL: all) selects rows by position. */
+typedef struct Builder {
+    const TaskSpec *task;
+    Bpe *bpe;
+    const SpecialIds *sp;
+    int max_len;
+    const uint8_t *keep;
+    uint32_t idx; /* position of the next row, across all files */
+    Example *ex;
+    size_t n, cap;
+} Builder;
+
+static void build_row(const json_t *obj, const char *name, long line, void *vb) {
+    Builder *b = vb;
+    uint32_t idx = b->idx++;
+    if (b->keep && !b->keep[idx]) return;
+    if (b->n == b->cap) b->ex = xrealloc(b->ex, (b->cap = b->cap ? b->cap * 2 : 1024) * sizeof *b->ex);
+    char where[4096];
+    snprintf(where, sizeof where, "%s:%ld", name, line);
+    task_build_example(b->task, b->bpe, b->sp, b->max_len, obj, where, idx, &b->ex[b->n++]);
+}
+
+/* Generic mode without --labels: the classes are the sorted distinct label values. */
+static void infer_labels(TaskSpec *task, DataFile **files, int n_files) {
+    char **names = NULL;
+    int n = 0;
+    for (int i = 0; i < n_files; i++)
+        for (size_t r = 0; r < files[i]->n; r++) {
+            char *s = task_label_string(json_object_get(files[i]->rows[r].obj, task->label_field));
+            if (!s) {
+                char where[4096];
+                snprintf(where, sizeof where, "%s:%ld", files[i]->name, files[i]->rows[r].line);
+                die(where, "missing field '%s'", task->label_field);
+            }
+            int known = 0;
+            for (int k = 0; k < n && !known; k++) known = strcmp(names[k], s) == 0;
+            if (known) { free(s); continue; }
+            names = xrealloc(names, (n + 1) * sizeof *names);
+            names[n++] = s;
+        }
+    qsort(names, n, sizeof *names, strcmp_ptr);
+    task->labels = names;
+    task->num_labels = n;
+}
+
 static void usage(void) {
     printf(
         "Usage: tokenize --vocab DIR (--task NAME | --text-fields A[,B] [...]) [OPTIONS] [FILE...]\n"
@@ -142,59 +187,43 @@ int main(int argc, char **argv) {
     if (sp.enabled && (sp.bos < 0 || sp.eos < 0))
         die(o.vocab, "the vocabulary has no <s> or </s> token (a GPT-2 vocabulary?); use --no-special");
 
-    /* Read every input fully: splits need the row count, provenance the inputs' hashes. */
     int n_files = argc - optind;
     const char *stdin_only[] = {"-"};
     const char **paths = n_files ? (const char **)argv + optind : stdin_only;
     if (!n_files) n_files = 1;
     DataFile **files = xcalloc(n_files, sizeof *files);
+    /* Every example is built before anything is written: a bad row fails the run with no
+     * output at all. */
+    Builder bld = {task, bpe, &sp, o.max_len, NULL, 0, NULL, 0, 0};
     size_t n_rows = 0;
-    for (int i = 0; i < n_files; i++) {
-        files[i] = datafile_read(paths[i], o.format);
-        n_rows += files[i]->n;
-    }
-
-    if (task->infer_labels) { /* generic mode without --labels: sorted distinct values */
-        char **names = NULL;
-        int n = 0;
-        for (int i = 0; i < n_files; i++)
-            for (size_t r = 0; r < files[i]->n; r++) {
-                char where[4096];
-                snprintf(where, sizeof where, "%s:%ld", files[i]->name, files[i]->rows[r].line);
-                char *s = task_label_string(json_object_get(files[i]->rows[r].obj, task->label_field));
-                if (!s) die(where, "missing field '%s'", task->label_field);
-                int known = 0;
-                for (int k = 0; k < n && !known; k++) known = strcmp(names[k], s) == 0;
-                if (known) { free(s); continue; }
-                names = xrealloc(names, (n + 1) * sizeof *names);
-                names[n++] = s;
-            }
-        qsort(names, n, sizeof *names, strcmp_ptr);
-        task->labels = names;
-        task->num_labels = n;
-    }
-
-    uint8_t *keep = xmalloc(n_rows ? n_rows : 1);
-    split_select(n_rows, o.seed, o.holdout, o.part_given ? o.part : PART_ALL, o.drop, keep);
-
-    json_t *entry = prov_entry(argc, argv);
-    for (int i = 0; i < n_files; i++) prov_add_input(entry, files[i]->name, files[i]->sha256);
-
-    /* Build every example before writing: a bad row fails the run with no output at all. */
-    Example *examples = xcalloc(n_rows ? n_rows : 1, sizeof *examples);
-    size_t n_out = 0;
-    uint32_t idx = 0;
-    for (int i = 0; i < n_files; i++) {
-        for (size_t r = 0; r < files[i]->n; r++, idx++) {
-            if (!keep[idx]) continue;
-            char where[4096];
-            snprintf(where, sizeof where, "%s:%ld", files[i]->name, files[i]->rows[r].line);
-            task_build_example(task, bpe, &sp, o.max_len, files[i]->rows[r].obj, where, idx,
-                               &examples[n_out++]);
+    if (!o.holdout && !o.drop && !task->infer_labels) {
+        /* Rows stream straight into examples: no file is ever held as JSON in full. */
+        for (int i = 0; i < n_files; i++) {
+            files[i] = datafile_read_each(paths[i], o.format, build_row, &bld);
+            n_rows += files[i]->n;
         }
-        datafile_free(files[i]); /* rows are no longer needed: give their memory back early */
-        files[i] = NULL;
+    } else {
+        /* Splits need the row count, inferred labels every row's label: read all first. */
+        for (int i = 0; i < n_files; i++) {
+            files[i] = datafile_read(paths[i], o.format);
+            n_rows += files[i]->n;
+        }
+        if (task->infer_labels) infer_labels(task, files, n_files);
+        uint8_t *keep = xmalloc(n_rows ? n_rows : 1);
+        split_select(n_rows, o.seed, o.holdout, o.part_given ? o.part : PART_ALL, o.drop, keep);
+        bld.keep = keep;
+        for (int i = 0; i < n_files; i++)
+            for (size_t r = 0; r < files[i]->n; r++)
+                build_row(files[i]->rows[r].obj, files[i]->name, files[i]->rows[r].line, &bld);
+        free(keep);
     }
+    json_t *entry = prov_entry(argc, argv);
+    for (int i = 0; i < n_files; i++) {
+        prov_add_input(entry, files[i]->name, files[i]->sha256);
+        datafile_free(files[i]);
+    }
+    Example *examples = bld.ex;
+    size_t n_out = bld.n;
 
     json_t *meta = task_header_meta(task, o.max_len, bpe_sha256(bpe), &sp);
     json_t *split = json_object();
@@ -216,7 +245,6 @@ int main(int argc, char **argv) {
     json_decref(meta);
     json_decref(prov);
     free(examples);
-    free(keep);
     free(files);
     bpe_free(bpe);
     task_free(task);
