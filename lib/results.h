@@ -16,6 +16,10 @@
 
 json_t *json_num(double v);
 
+/* Mean and sample sd of a cell's values, computed on the values sorted ascending so that the
+ * same values in another seed order give exactly the same numbers (NaN when undefined). */
+void cell_mean_sd(const Cell *c, double *mean, double *sd);
+
 /* ---- Table 1 ---- */
 typedef struct T1Cell {
     size_t n;            /* seeds; 0: missing (blank cell) */

@@ -8,11 +8,6 @@
 #include "results.h"
 #include "util.h"
 
-static int dbl_cmp(const void *pa, const void *pb) {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
 Stability *stability_compute(const Table *t) {
     Stability *x = xcalloc(1, sizeof *x);
     x->t = t;
@@ -30,14 +25,9 @@ Stability *stability_compute(const Table *t) {
         for (size_t r = 0; r < t->nrows; r++) {
             const Cell *cell = table_cell(t, r, c);
             if (cell->n < 2) continue; /* no sd: no stability rank */
-            double *v = xmalloc(cell->n * sizeof *v);
-            memcpy(v, cell->v, cell->n * sizeof *v);
-            qsort(v, cell->n, sizeof *v, dbl_cmp); /* as Table 1: order-independent ties */
             s->row[s->m] = r;
-            s->mean[s->m] = stats_mean(v, cell->n);
-            s->sd[s->m] = stats_sd(v, cell->n);
+            cell_mean_sd(cell, &s->mean[s->m], &s->sd[s->m]); /* as Table 1 */
             s->m++;
-            free(v);
         }
         stats_rank_average(s->sd, s->m, 0, s->sd_rank);
         stats_rank_average(s->mean, s->m, 1, s->mean_rank);

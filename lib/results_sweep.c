@@ -10,21 +10,9 @@
 
 const char *const SWEEP_SPLITS[3] = {"test", "dev", "train"};
 
-static int dbl_cmp(const void *pa, const void *pb) {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
 static void cell_stats(const Cell *in, T1Cell *o) {
     o->n = in->n;
-    o->mean = o->sd = NAN;
-    if (!in->n) return;
-    double *v = xmalloc(in->n * sizeof *v);
-    memcpy(v, in->v, in->n * sizeof *v);
-    qsort(v, in->n, sizeof *v, dbl_cmp);
-    o->mean = stats_mean(v, in->n);
-    o->sd = stats_sd(v, in->n);
-    free(v);
+    cell_mean_sd(in, &o->mean, &o->sd);
 }
 
 Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale) {

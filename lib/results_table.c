@@ -17,6 +17,17 @@ static int dbl_cmp(const void *pa, const void *pb) {
     return (a > b) - (a < b);
 }
 
+void cell_mean_sd(const Cell *c, double *mean, double *sd) {
+    *mean = *sd = NAN;
+    if (!c->n) return;
+    double *v = xmalloc(c->n * sizeof *v);
+    memcpy(v, c->v, c->n * sizeof *v);
+    qsort(v, c->n, sizeof *v, dbl_cmp);
+    *mean = stats_mean(v, c->n);
+    *sd = stats_sd(v, c->n);
+    free(v);
+}
+
 T1Cell *table1_at(const Table1 *x, size_t r, size_t c) {
     return &x->cell[r * (x->t->ncols + 1) + c];
 }
@@ -60,14 +71,8 @@ Table1 *table1_compute(const Table *t) {
             const Cell *in = table_cell(t, r, c);
             T1Cell *o = table1_at(x, r, c);
             o->n = in->n;
-            o->mean = o->sd = NAN;
+            cell_mean_sd(in, &o->mean, &o->sd);
             if (!in->n) continue;
-            double *v = xmalloc(in->n * sizeof *v);
-            memcpy(v, in->v, in->n * sizeof *v);
-            qsort(v, in->n, sizeof *v, dbl_cmp);
-            o->mean = stats_mean(v, in->n);
-            o->sd = stats_sd(v, in->n);
-            free(v);
             have++;
             msum += o->mean;
             if (isfinite(o->sd)) {
