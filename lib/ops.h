@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- memory (device memory on a GPU backend) ---- */
+/* ---- memory (device memory on a GPU backend; ops_backend.h selects the backend) ---- */
 float *ops_alloc(size_t nfloats);           /* uninitialised, 64-byte aligned; dies on OOM */
 int32_t *ops_alloc_i32(size_t n);
 void ops_free(void *p);
@@ -147,5 +147,26 @@ void op_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
  * y[s,:] = x[s*T + 0, :] ; backward dx[s*T,:] += dy[s,:]. */
 void op_gather_first_fwd(float *y, const float *x, int S, int T, int H);
 void op_gather_first_bwd(float *dx, const float *dy, int S, int T, int H);
+
+/* ---- training, gradient statistics, selection (optimizer, trainer, gradacc, sam-select) ---- */
+void op_gather(float *dst, const float *src, const uint32_t *idx, size_t k);  /* dst[j] = src[idx[j]] */
+void op_scatter(float *dst, const uint32_t *idx, size_t k, const float *src); /* dst[idx[j]] = src[j] */
+void op_scale(float *x, size_t n, float f);                                   /* x *= f */
+/* Sum of x[i]^2 over x[0..n), accumulated in double, returned to the host. */
+double op_sumsq(const float *x, size_t n);
+/* acc[i] += g[i] (OP_REDUCE_SUM), g[i]^2 (OP_REDUCE_SUMSQ) or |g[i]| (OP_REDUCE_ABS). */
+enum { OP_REDUCE_SUM = 0, OP_REDUCE_SUMSQ = 1, OP_REDUCE_ABS = 2 };
+void op_reduce_into(float *acc, const float *g, size_t n, int kind);
+/* AdamW (optim.h) on k entries, e = idx ? idx[j] : j, in PyTorch's operation order in float:
+ *   t = theta[e] * decay;  gj = g[j] * clip;
+ *   m[j] = beta1*m[j] + (1-beta1)*gj;  v[j] = beta2*v[j] + (1-beta2)*gj*gj;
+ *   theta[e] = t - step_size * (m[j] / (sqrtf(v[j]) / bc2_sqrt + eps));  g[j] = 0. */
+typedef struct AdamwStep { float decay, clip, beta1, beta2, step_size, bc2_sqrt, eps; } AdamwStep;
+void op_adamw(float *theta, float *g, float *m, float *v, const uint32_t *idx, size_t k,
+              const AdamwStep *s);
+/* Top k of x[0..n) (backend memory) by key (0: |x|, 1: x; select.h's order: ties to the lower
+ * index, -0 == +0), the k indices ascending into out (HOST memory).  Returns 0, -1 when x
+ * holds a NaN, -2 when n > UINT32_MAX or k > n (select.h's SELECT_* codes). */
+int op_topk(const float *x, size_t n, size_t k, int key, uint32_t *out);
 
 #endif
