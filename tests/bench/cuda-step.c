@@ -1,5 +1,6 @@
 /* cuda-step — the engine on the GPU at roberta-base size: parity with the CPU and speed.
  *
+ *   (every form takes --layers --hidden --heads --ffn --vocab; default roberta-base)
  *   build/opt/bench/cuda-step --check [--batch B] [--len T] [--layers L] [--ratio R]
  *       one training forward/backward (dropout on) of the same randomly initialised model on
  *       the CPU backend and on the CUDA backend in fp32, tf32 and bf16: the loss and every
@@ -41,17 +42,21 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 typedef struct Args {
-    int B, T, L, steps, check;
+    int B, T, L, H, NH, I, V, steps, check;
     double ratio;
     const char *precision;
 } Args;
 
-static HfConfig base_config(int L) {
+static HfConfig base_config(const Args *a) {
     HfConfig c;
-    hfconfig_default(&c);
+    hfconfig_default(&c); /* roberta-base unless the sizes are given */
     c.max_position_embeddings = 514;
     c.type_vocab_size = 1;
-    c.num_hidden_layers = L;
+    c.num_hidden_layers = a->L;
+    if (a->H) c.hidden_size = a->H;
+    if (a->NH) c.num_attention_heads = a->NH;
+    if (a->I) c.intermediate_size = a->I;
+    if (a->V) c.vocab_size = a->V;
     return c;
 }
 
@@ -89,7 +94,7 @@ static double rel(const float *a, const float *b, size_t n) {
 /* Loss and gradients (host, per tensor) of one training forward/backward on backend be. */
 static float grads_on(const OpsBackend *be, const Args *a, const float *params, float **g) {
     ops_use(be);
-    HfConfig c = base_config(a->L);
+    HfConfig c = base_config(a);
     Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
     for (int i = 0; i < m->n_params; i++) model_set_tensor(m, i, params + m->info[i].offset);
     size_t *ks = xcalloc((size_t)m->n_params, sizeof *ks);
@@ -115,7 +120,7 @@ static float grads_on(const OpsBackend *be, const Args *a, const float *params, 
 }
 
 static int check(const Args *a, const OpsBackend *cu) {
-    HfConfig c = base_config(a->L);
+    HfConfig c = base_config(a);
     Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
     model_init_random(m, 1);
     float *params = xmalloc(m->total * sizeof(float));
@@ -177,7 +182,7 @@ static double gemm_rate(int M, int N, int K) {
 }
 
 static void bench(const Args *a) {
-    HfConfig c = base_config(a->L);
+    HfConfig c = base_config(a);
     Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
     model_init_random(m, 1);
     Optim o;
@@ -222,7 +227,7 @@ static void bench(const Args *a) {
 
 int main(int argc, char **argv) {
     st_set_progname("cuda-step");
-    Args a = {32, 128, 12, 20, 0, 0, "fp32"};
+    Args a = {32, 128, 12, 0, 0, 0, 0, 20, 0, 0, "fp32"};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--check") == 0) { a.check = 1; continue; }
@@ -231,6 +236,10 @@ int main(int argc, char **argv) {
         if (strcmp(o, "--batch") == 0) a.B = (int)parse_long(o, v, 1, 1 << 16);
         else if (strcmp(o, "--len") == 0) a.T = (int)parse_long(o, v, 8, 512);
         else if (strcmp(o, "--layers") == 0) a.L = (int)parse_long(o, v, 1, 1000);
+        else if (strcmp(o, "--hidden") == 0) a.H = (int)parse_long(o, v, 8, 1 << 16);
+        else if (strcmp(o, "--heads") == 0) a.NH = (int)parse_long(o, v, 1, 1024);
+        else if (strcmp(o, "--ffn") == 0) a.I = (int)parse_long(o, v, 1, 1 << 18);
+        else if (strcmp(o, "--vocab") == 0) a.V = (int)parse_long(o, v, 8, 1 << 22);
         else if (strcmp(o, "--steps") == 0) a.steps = (int)parse_long(o, v, 1, 1 << 20);
         else if (strcmp(o, "--ratio") == 0) a.ratio = parse_double(o, v, 0, 1);
         else if (strcmp(o, "--precision") == 0) a.precision = v;
