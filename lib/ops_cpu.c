@@ -133,6 +133,11 @@ static void cpu_download(void *dst, const void *src, size_t nbytes) { memcpy(dst
 static void cpu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
+    if (K == 0) { /* C = beta C, as BLAS and ops.h say (dnnl_sgemm leaves C as it is) */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+        return;
+    }
     /* A small product on one thread: waking the team costs more than it saves (much more on
      * a loaded machine).  oneDNN reads omp_get_max_threads() per call; the setting is this
      * thread's own and restored at once. */
