@@ -6,7 +6,7 @@
 
 const OpsBackend *ops_cuda_backend(char *err, size_t errlen, char *describe, size_t desclen) {
     (void)describe, (void)desclen;
-    snprintf(err, errlen, "this build has no CUDA backend (nvcc was not found when it was built; "
+    snprintf(err, errlen, "this build has no CUDA backend (it was built without nvcc, or with CUDA=0; "
              "rebuild with nvcc on PATH or NVCC=/path/to/nvcc)");
     return NULL;
 }
