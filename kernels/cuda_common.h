@@ -1,4 +1,4 @@
-/* cuda_common.h — shared by the kernels/ *.cu files: error checks, the backend's state, launch
+/* cuda_common.h — shared by the kernels/<name>.cu files: error checks, the backend's state, launch
  * sizes, block reductions, and the cu_* functions that make up the CUDA backend's table
  * (one per ops.h function, same arguments and contract; pointers are device pointers except
  * where ops.h says host).  Written in the dialect of cuda_compat.h. */
