@@ -1,0 +1,336 @@
+/* gemm.cu — the matrix products of the CUDA backend on cuBLAS: op_gemm, the Linear layer and
+ * the per-(sequence, head) attention products, in all three precisions.
+ *
+ * Row-major onto column-major: a row-major X[r,c] with row stride ld is, read column-major,
+ * X^T with leading dimension ld.  So the row-major C = op(A) op(B) is computed as the
+ * column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first, A second, m = N, n = M, and the
+ * transposition flags unchanged ('N' stays N: the stored matrix read column-major is already
+ * op(B)^T).
+ *
+ * Precision (cu_precision): fp32 and tf32 call cublasSgemm*, the handle's math mode (set in
+ * backend.cu) decides whether tensor cores may round operands to TF32; bf16 converts the fp32
+ * operands into bf16 copies (scratch slot 1, once per op, not per product) and calls
+ * cublasGemm*Ex with CUBLAS_COMPUTE_32F and fp32 C, so accumulation and outputs stay fp32. */
+#include "cuda_common.h"
+
+#define SLOT_BF16 1   /* cu_scratch slot of the bf16 operand copies */
+#define SLOT_COLSUM 2 /* cu_scratch slot of the column-sum partials */
+
+static cublasOperation_t op_of(char t) {
+    if (t == 'N' || t == 'n') return CUBLAS_OP_N;
+    if (t == 'T' || t == 't') return CUBLAS_OP_T;
+    cu_fail("cu_gemm", "transpose flag is neither 'N' nor 'T'", __FILE__, __LINE__);
+    return CUBLAS_OP_N;
+}
+
+/* Elements spanned by a row-major matrix of rows x cols with row stride ld. */
+static size_t extent(size_t rows, size_t cols, size_t ld) {
+    return rows && cols ? (rows - 1) * ld + cols : 0;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, size_t n) {
+    size_t stride = (size_t)gridDim.x * blockDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        dst[i] = __float2bfloat16(src[i]);
+}
+
+/* C[M,N] (row stride ldc) *= beta, or = 0 when beta is 0 (BLAS: C is then not read). */
+__global__ void k_scale_rows(float *C, int M, int N, int ldc, float beta) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= N) return;
+    for (int r = blockIdx.y; r < M; r += gridDim.y) {
+        float *p = C + (size_t)r * ldc + c;
+        *p = beta == 0.0f ? 0.0f : beta * *p;
+    }
+}
+
+/* y[r, c] += b[c] for y [rows, cols]: a thread owns a column, the grid's y dimension walks
+ * the rows, so b is read once per thread and y row segments are coalesced. */
+__global__ void k_add_bias(float *y, const float *b, int rows, int cols) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    float bc = b[c];
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) y[(size_t)r * cols + c] += bc;
+}
+
+/* Column sums of x [rows, cols], deterministic: block (32 columns x CS_GROUPS row groups),
+ * blockIdx.y a chunk of CS_CHUNK rows.  Each thread sums its rows in order, the row groups
+ * are combined in order; the chunk sum goes to part[chunk, c] (or is added to out[c] when
+ * there is one chunk). */
+#define CS_GROUPS 8
+#define CS_CHUNK 256
+__global__ void k_colsum_chunks(float *part, float *out, const float *x, int rows, int cols) {
+    __shared__ float acc[CS_GROUPS][32];
+    int lane = threadIdx.x & 31, g = threadIdx.x >> 5;
+    int c = blockIdx.x * 32 + lane;
+    int r0 = blockIdx.y * CS_CHUNK, r1 = r0 + CS_CHUNK < rows ? r0 + CS_CHUNK : rows;
+    float s = 0.0f;
+    if (c < cols)
+        for (int r = r0 + g; r < r1; r += CS_GROUPS) s += x[(size_t)r * cols + c];
+    acc[g][lane] = s;
+    __syncthreads();
+    if (g == 0 && c < cols) {
+        float t = acc[0][lane];
+        for (int i = 1; i < CS_GROUPS; i++) t += acc[i][lane];
+        if (out) out[c] += t;
+        else part[(size_t)blockIdx.y * cols + c] = t;
+    }
+}
+/* out[c] += sum over chunks in order of part[chunk, c]. */
+__global__ void k_colsum_finish(float *out, const float *part, int nchunks, int cols) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cols) return;
+    float t = 0.0f;
+    for (int i = 0; i < nchunks; i++) t += part[(size_t)i * cols + c];
+    out[c] += t;
+}
+
+/* scores[(s*NH + h)*T + i, j] += maskadd[s*T + j]: a block per score row. */
+__global__ void k_mask_add(float *scores, const float *maskadd, int S, int T, int NH) {
+    size_t rows = (size_t)S * NH * T;
+    for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *m = maskadd + (r / ((size_t)NH * T)) * T;
+        float *row = scores + r * T;
+        for (int j = threadIdx.x; j < T; j += blockDim.x) row[j] += m[j];
+    }
+}
+
+/* ---------------------------------------------------------------- bf16 operands */
+
+/* bf16 copies of cnt operands (n[i] floats from src[i]) side by side in scratch slot 1,
+ * each 256-byte aligned; dst[i] receives the copy's address. */
+static void to_bf16(int cnt, const float *const *src, const size_t *n, const void **dst) {
+    size_t off[3], total = 0;
+    for (int i = 0; i < cnt; i++) {
+        off[i] = total;
+        total += (n[i] + 127) / 128 * 128; /* 128 bf16 = 256 bytes */
+    }
+    __nv_bfloat16 *base = (__nv_bfloat16 *)cu_scratch(SLOT_BF16, total * sizeof(__nv_bfloat16));
+    for (int i = 0; i < cnt; i++) {
+        dst[i] = base + off[i];
+        if (n[i]) KLAUNCH(k_to_bf16, cu_blocks(n[i], CU_THREADS), CU_THREADS, 0, base + off[i], src[i], n[i]);
+    }
+}
+
+/* ---------------------------------------------------------------- the product */
+
+/* batch row-major products C_b = alpha op(A_b) op(B_b) + beta C_b, X_b = X + b * sX (elements);
+ * A and B are float, or bf16 copies when bf16. */
+static void gemm_sb(char ta, char tb, int M, int N, int K, float alpha, const void *A, int lda,
+                    long long sA, const void *B, int ldb, long long sB, float beta, float *C,
+                    int ldc, long long sC, int batch, int bf16) {
+    cublasOperation_t oa = op_of(ta), ob = op_of(tb);
+    if (M <= 0 || N <= 0 || batch <= 0) return;
+    if (K <= 0) { /* no products: C = beta C (cuBLAS versions differ on k = 0) */
+        if (beta == 1.0f) return;
+        for (int b = 0; b < batch; b++) {
+            unsigned gy = M < 65535 ? (unsigned)M : 65535u;
+            KLAUNCH(k_scale_rows, dim3((unsigned)((N + 255) / 256), gy), 256, 0, C + b * sC, M, N, ldc, beta);
+        }
+        return;
+    }
+    if (bf16) {
+        if (batch == 1)
+            CUBLAS_CHECK(cublasGemmEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_16BF, ldb, A,
+                                      CUDA_R_16BF, lda, &beta, C, CUDA_R_32F, ldc,
+                                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        else
+            CUBLAS_CHECK(cublasGemmStridedBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_16BF,
+                                                    ldb, sB, A, CUDA_R_16BF, lda, sA, &beta, C,
+                                                    CUDA_R_32F, ldc, sC, batch, CUBLAS_COMPUTE_32F,
+                                                    CUBLAS_GEMM_DEFAULT));
+    } else {
+        if (batch == 1)
+            CUBLAS_CHECK(cublasSgemm(cu_blas, ob, oa, N, M, K, &alpha, (const float *)B, ldb,
+                                     (const float *)A, lda, &beta, C, ldc));
+        else
+            CUBLAS_CHECK(cublasSgemmStridedBatched(cu_blas, ob, oa, N, M, K, &alpha, (const float *)B,
+                                                   ldb, sB, (const float *)A, lda, sA, &beta, C,
+                                                   ldc, sC, batch));
+    }
+}
+
+void cu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+    const void *a = A, *b = B;
+    int bf16 = cu_precision == OPS_BF16 && M > 0 && N > 0 && K > 0;
+    if (bf16) {
+        int tA = op_of(ta) == CUBLAS_OP_T, tB = op_of(tb) == CUBLAS_OP_T;
+        const float *src[2] = {A, B};
+        size_t n[2] = {extent(tA ? K : M, tA ? M : K, lda), extent(tB ? N : K, tB ? K : N, ldb)};
+        const void *dst[2];
+        to_bf16(2, src, n, dst);
+        a = dst[0];
+        b = dst[1];
+    }
+    gemm_sb(ta, tb, M, N, K, alpha, a, lda, 0, b, ldb, 0, beta, C, ldc, 0, 1, bf16);
+}
+
+/* ---------------------------------------------------------------- linear */
+
+void cu_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
+                   int out) {
+    if (N <= 0 || out <= 0) return;
+    const void *xx = x, *ww = W;
+    int bf16 = cu_precision == OPS_BF16 && in > 0;
+    if (bf16) {
+        const float *src[2] = {x, W};
+        size_t n[2] = {(size_t)N * in, (size_t)out * in};
+        const void *dst[2];
+        to_bf16(2, src, n, dst);
+        xx = dst[0];
+        ww = dst[1];
+    }
+    /* bias after the product, as the CPU does (same roundings: y = (x W^T) + b) */
+    gemm_sb('N', 'T', N, out, in, 1.0f, xx, in, 0, ww, in, 0, 0.0f, y, out, 0, 1, bf16);
+    if (b) {
+        unsigned gy = N < 1024 ? (unsigned)N : 1024u;
+        KLAUNCH(k_add_bias, dim3((unsigned)((out + 255) / 256), gy), 256, 0, y, b, N, out);
+    }
+}
+
+/* db[c] += sum_n dy[n, c]: one pass of row chunks in parallel, then the chunks in order. */
+static void colsum_acc(float *db, const float *dy, int N, int C) {
+    if (N <= 0 || C <= 0) return;
+    int nchunks = (N + CS_CHUNK - 1) / CS_CHUNK;
+    if (nchunks > 65535) cu_fail("cu_linear_bwd", "too many rows for the bias sum", __FILE__, __LINE__);
+    dim3 grid((unsigned)((C + 31) / 32), (unsigned)nchunks);
+    if (nchunks == 1) {
+        KLAUNCH(k_colsum_chunks, grid, 32 * CS_GROUPS, 0, (float *)NULL, db, dy, N, C);
+        return;
+    }
+    float *part = (float *)cu_scratch(SLOT_COLSUM, (size_t)nchunks * C * sizeof(float));
+    KLAUNCH(k_colsum_chunks, grid, 32 * CS_GROUPS, 0, part, (float *)NULL, dy, N, C);
+    KLAUNCH(k_colsum_finish, (unsigned)((C + 255) / 256), 256, 0, db, (const float *)part, nchunks, C);
+}
+
+void cu_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
+                   const float *W, int N, int in, int out, int accumulate_dx) {
+    const void *dyy = dy, *ww = W, *xx = x;
+    int bf16 = cu_precision == OPS_BF16 && N > 0 && in > 0 && out > 0 && (dx || dW);
+    if (bf16) { /* dy once for both products */
+        const float *src[3] = {dy, W, x};
+        size_t n[3] = {(size_t)N * out, dx ? (size_t)out * in : 0, dW ? (size_t)N * in : 0};
+        const void *dst[3];
+        to_bf16(3, src, n, dst);
+        dyy = dst[0];
+        ww = dst[1];
+        xx = dst[2];
+    }
+    if (dx) gemm_sb('N', 'N', N, in, out, 1.0f, dyy, out, 0, ww, in, 0, accumulate_dx ? 1.0f : 0.0f, dx, in, 0, 1, bf16);
+    if (dW) gemm_sb('T', 'N', out, in, N, 1.0f, dyy, out, 0, xx, in, 0, 1.0f, dW, in, 0, 1, bf16);
+    if (db) colsum_acc(db, dy, N, out);
+}
+
+/* ---------------------------------------------------------------- attention
+ *
+ * Every product is one per (sequence s, head h); an operand of (s, h) starts at
+ * s * ss + h * hs elements: q/k/v/ctx and their gradients [S*T, H] row-major have ss = T*H,
+ * hs = HD and row stride H; scores/probabilities [S,NH,T,T] have ss = NH*T*T, hs = T*T and
+ * row stride T.  No single stride walks all (s, h) pairs of a [S*T, H] tensor (T*H != NH*HD),
+ * but for a fixed s the heads are evenly strided and so are, for a fixed h, the sequences:
+ * each op is min(S, NH) strided-batched calls of max(S, NH) products (12 calls of 32 for
+ * roberta-base at batch 32).  A pointer-array batched call would be one launch but needs the
+ * pointer arrays in device memory (a host-to-device copy per op); the few calls cost less. */
+
+typedef struct {
+    const void *p; /* float, or bf16 copy */
+    int ld;
+    long long ss, hs;
+} AttnOp;
+
+static void attn_gemm(char ta, char tb, int M, int N, int K, float alpha, AttnOp A, AttnOp B,
+                      float *C, int ldc, long long css, long long chs, int S, int NH, int bf16) {
+    size_t es = bf16 ? sizeof(__nv_bfloat16) : sizeof(float);
+    const char *pa = (const char *)A.p, *pb = (const char *)B.p;
+    if (S <= NH) {
+        for (int s = 0; s < S; s++)
+            gemm_sb(ta, tb, M, N, K, alpha, pa + (size_t)s * A.ss * es, A.ld, A.hs,
+                    pb + (size_t)s * B.ss * es, B.ld, B.hs, 0.0f, C + (size_t)s * css, ldc, chs, NH, bf16);
+    } else {
+        for (int h = 0; h < NH; h++)
+            gemm_sb(ta, tb, M, N, K, alpha, pa + (size_t)h * A.hs * es, A.ld, A.ss,
+                    pb + (size_t)h * B.hs * es, B.ld, B.ss, 0.0f, C + (size_t)h * chs, ldc, css, S, bf16);
+    }
+}
+
+/* Operand descriptors of the two layouts. */
+static AttnOp tok_op(const void *p, int T, int NH, int HD) {
+    AttnOp o = {p, NH * HD, (long long)T * NH * HD, HD};
+    return o;
+}
+static AttnOp score_op(const void *p, int T, int NH) {
+    AttnOp o = {p, T, (long long)NH * T * T, (long long)T * T};
+    return o;
+}
+
+/* bf16 copies of the listed operands when the precision asks for them; returns bf16. */
+static int attn_operands(int cnt, const float *const *src, const size_t *n, const void **dst) {
+    if (cu_precision != OPS_BF16) {
+        for (int i = 0; i < cnt; i++) dst[i] = src[i];
+        return 0;
+    }
+    to_bf16(cnt, src, n, dst);
+    return 1;
+}
+
+void cu_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
+                        int S, int T, int NH, int HD, float scale) {
+    if (S <= 0 || T <= 0 || NH <= 0) return;
+    size_t ntok = (size_t)S * T * NH * HD;
+    const float *src[2] = {q, k};
+    size_t n[2] = {ntok, ntok};
+    const void *d[2];
+    int bf16 = attn_operands(2, src, n, d);
+    /* scores_sh = scale * q_sh k_sh^T */
+    attn_gemm('N', 'T', T, T, HD, scale, tok_op(d[0], T, NH, HD), tok_op(d[1], T, NH, HD), scores,
+              T, (long long)NH * T * T, (long long)T * T, S, NH, bf16);
+    size_t rows = (size_t)S * NH * T;
+    unsigned threads = T >= 256 ? 256u : (unsigned)((T + 31) / 32 * 32);
+    KLAUNCH(k_mask_add, cu_blocks(rows, 1), threads, 0, scores, maskadd, S, T, NH);
+}
+
+void cu_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
+                        const float *k, int S, int T, int NH, int HD, float scale) {
+    if (S <= 0 || T <= 0 || NH <= 0) return;
+    size_t ntok = (size_t)S * T * NH * HD;
+    const float *src[3] = {dscores, q, k};
+    size_t n[3] = {(size_t)S * NH * T * T, ntok, ntok};
+    const void *d[3];
+    int bf16 = attn_operands(3, src, n, d);
+    long long tss = (long long)T * NH * HD;
+    /* dq_sh = scale * ds_sh k_sh ;  dk_sh = scale * ds_sh^T q_sh */
+    attn_gemm('N', 'N', T, HD, T, scale, score_op(d[0], T, NH), tok_op(d[2], T, NH, HD), dq,
+              NH * HD, tss, HD, S, NH, bf16);
+    attn_gemm('T', 'N', T, HD, T, scale, score_op(d[0], T, NH), tok_op(d[1], T, NH, HD), dk,
+              NH * HD, tss, HD, S, NH, bf16);
+}
+
+void cu_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
+                         int HD) {
+    if (S <= 0 || T <= 0 || NH <= 0) return;
+    const float *src[2] = {p, v};
+    size_t n[2] = {(size_t)S * NH * T * T, (size_t)S * T * NH * HD};
+    const void *d[2];
+    int bf16 = attn_operands(2, src, n, d);
+    /* ctx_sh = p_sh v_sh */
+    attn_gemm('N', 'N', T, HD, T, 1.0f, score_op(d[0], T, NH), tok_op(d[1], T, NH, HD), ctx,
+              NH * HD, (long long)T * NH * HD, HD, S, NH, bf16);
+}
+
+void cu_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
+                         const float *v, int S, int T, int NH, int HD) {
+    if (S <= 0 || T <= 0 || NH <= 0) return;
+    size_t ntok = (size_t)S * T * NH * HD;
+    const float *src[3] = {dctx, p, v};
+    size_t n[3] = {ntok, (size_t)S * NH * T * T, ntok};
+    const void *d[3];
+    int bf16 = attn_operands(3, src, n, d);
+    /* dp_sh = dctx_sh v_sh^T ;  dv_sh = p_sh^T dctx_sh */
+    attn_gemm('N', 'T', T, T, HD, 1.0f, tok_op(d[0], T, NH, HD), tok_op(d[2], T, NH, HD), dp, T,
+              (long long)NH * T * T, (long long)T * T, S, NH, bf16);
+    attn_gemm('T', 'N', T, HD, T, 1.0f, score_op(d[1], T, NH), tok_op(d[0], T, NH, HD), dv,
+              NH * HD, (long long)T * NH * HD, HD, S, NH, bf16);
+}
