@@ -253,7 +253,7 @@ __global__ void tk_count(unsigned *__restrict__ gt, unsigned *__restrict__ eq,
     if (threadIdx.x == 0) gt[blockIdx.x] = cg, eq[blockIdx.x] = ce;
 }
 
-/* One block of TK_BLOCKS_MAX threads (>= the number of ranges): exclusive scans over the
+/* One block, a thread per range (<= TK_BLOCKS_MAX, a multiple of 32): exclusive scans over the
  * ranges in order.  off[b] = entries > T before b + min(entries == T before b, need);
  * quota[b] = how many of b's entries == T are taken. */
 __global__ void tk_offsets(unsigned *__restrict__ off, unsigned *__restrict__ quota,
@@ -338,7 +338,8 @@ int cu_topk(const float *x, size_t n, size_t k, int key, uint32_t *out) {
     }
     if (partial) {
         KLAUNCH(tk_count, (unsigned)nranges, TK_THREADS, 0, gt, eq, st, x, n, len, key);
-        KLAUNCH(tk_offsets, 1, TK_BLOCKS_MAX, 0, off, quota, gt, eq, st, (unsigned)nranges);
+        const unsigned oth = (unsigned)(nranges + 31) / 32 * 32; /* a thread per range */
+        KLAUNCH(tk_offsets, 1, oth, 0, off, quota, gt, eq, st, (unsigned)nranges);
         KLAUNCH(tk_write, (unsigned)nranges, TK_THREADS, 0, dev_out, off, quota, st, x, n, len, key, k);
     }
     TopkState hs;
