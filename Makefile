@@ -7,7 +7,10 @@
 #   make install PREFIX=/usr/local
 #   make deps            install the Debian packages the build and tests need (apt-get, npm)
 #
-# CUDA: kernels/*.cu are compiled with nvcc when it is found (not yet: see kernels/README.md).
+# CUDA (kernels/, see kernels/README.md): the optimised build compiles kernels/*.cu with nvcc
+# when it is found (NVCC=..., or CUDA=0 to leave it out) and links cuBLAS; without nvcc it links
+# kernels/none.c and `--device cuda` says why.  The sanitizer (test) build always compiles the
+# same kernels with g++ for the CPU emulator (kernels/emu/), so the tests run them everywhere.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -17,6 +20,18 @@ WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS_BASE = -std=c11 -g $(WARN) -fopenmp -D_GNU_SOURCE -Ilib
 OPT      = -O3 -march=native
 LIBS     = -lmsgpackc -ljansson -lpcre2-8 -larchive -lcrypto -ldnnl -lgsl -lgslcblas -lm -fopenmp
+
+CXX     ?= g++
+CUDA    ?= 1
+NVCC    ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCCFLAGS = -std=c++17 -O3 -lineinfo -gencode arch=compute_90,code=sm_90 \
+            -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
+            -Ilib -Ikernels
+CU_SRC   = $(wildcard kernels/*.cu)
+EMU_SRC  = $(wildcard kernels/emu/*.cpp)
+CU_HDR   = $(wildcard kernels/*.h kernels/*.cuh kernels/emu/*.h)
+CXXFLAGS_EMU = -std=c++17 -g -Wall -Wextra -Wno-unused-parameter -DSPARSETUNE_CUDA_EMU -Ilib -Ikernels
 
 TOOLS    = $(basename $(notdir $(wildcard tools/*.c)))
 LIB_SRC  = $(wildcard lib/*.c)
@@ -30,6 +45,34 @@ SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 
 all: $(addprefix bin/,$(TOOLS))
 
+# ---- the CUDA backend's objects: nvcc (real GPU), none (no nvcc), emu (tests, any machine) ----
+ifeq ($(and $(filter 1,$(CUDA)),$(NVCC),$(CU_SRC)),)
+CUDA_BUILD = none
+B_CUDA_OBJ = $(B)/kernels/none.o
+B_CUDA_LIBS =
+else
+CUDA_BUILD = nvcc
+B_CUDA_OBJ = $(patsubst kernels/%.cu,$(B)/kernels/%.o,$(CU_SRC))
+B_CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+$(B)/kernels/none.o: kernels/none.c lib/ops_backend.h lib/ops.h | $(B)/kernels
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
+$(B)/kernels/%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(B)/kernels
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+ifeq ($(CU_SRC),)
+S_CUDA_OBJ = $(S)/kernels/none.o
+else
+S_CUDA_OBJ = $(patsubst kernels/%.cu,$(S)/kernels/%.o,$(CU_SRC)) \
+             $(patsubst kernels/emu/%.cpp,$(S)/kernels/emu/%.o,$(EMU_SRC))
+endif
+S_CUDA_LIBS = -lstdc++
+$(S)/kernels/none.o: kernels/none.c lib/ops_backend.h lib/ops.h | $(S)/kernels
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
+$(S)/kernels/%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(S)/kernels $(S)/kernels/emu
+	$(CXX) $(CXXFLAGS_EMU) $(SANFLAGS) -x c++ -c $< -o $@
+$(S)/kernels/emu/%.o: kernels/emu/%.cpp $(CU_HDR) | $(S)/kernels/emu
+	$(CXX) $(CXXFLAGS_EMU) $(SANFLAGS) -c $< -o $@
+
 # ---- optimised objects ----
 $(B)/lib/%.o: lib/%.c $(HEADERS) | $(B)/lib
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
@@ -37,8 +80,8 @@ $(B)/tools/%.o: tools/%.c $(HEADERS) | $(B)/tools
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
 $(B)/libsparsetune.a: $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
-bin/%: $(B)/tools/%.o $(B)/libsparsetune.a | bin
-	$(CC) $(OPT) $< $(B)/libsparsetune.a $(LIBS) $(LDFLAGS) -o $@
+bin/%: $(B)/tools/%.o $(B)/libsparsetune.a $(B_CUDA_OBJ) | bin
+	$(CC) $(OPT) $< $(B)/libsparsetune.a $(B_CUDA_OBJ) $(LIBS) $(B_CUDA_LIBS) $(LDFLAGS) -o $@
 
 # ---- sanitizer objects (tests) ----
 $(S)/lib/%.o: lib/%.c $(HEADERS) | $(S)/lib
@@ -49,17 +92,18 @@ $(S)/unit/%.o: tests/unit/%.c $(HEADERS) | $(S)/unit
 	$(CC) $(CFLAGS_BASE) -Itests/unit $(SANFLAGS) $(CFLAGS) -c $< -o $@
 $(S)/libsparsetune.a: $(patsubst lib/%.c,$(S)/lib/%.o,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
-$(S)/bin/%: $(S)/tools/%.o $(S)/libsparsetune.a | $(S)/bin
-	$(CC) $(SANFLAGS) $< $(S)/libsparsetune.a $(LIBS) -o $@
-$(S)/unit-tests: $(patsubst tests/unit/%.c,$(S)/unit/%.o,$(UNIT_SRC)) $(S)/libsparsetune.a
-	$(CC) $(SANFLAGS) $^ $(LIBS) -o $@
+$(S)/bin/%: $(S)/tools/%.o $(S)/libsparsetune.a $(S_CUDA_OBJ) | $(S)/bin
+	$(CC) $(SANFLAGS) $< $(S)/libsparsetune.a $(S_CUDA_OBJ) $(LIBS) $(S_CUDA_LIBS) -o $@
+$(S)/unit-tests: $(patsubst tests/unit/%.c,$(S)/unit/%.o,$(UNIT_SRC)) $(S)/libsparsetune.a $(S_CUDA_OBJ)
+	$(CC) $(SANFLAGS) $^ $(LIBS) $(S_CUDA_LIBS) -o $@
 
 $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 	$(CC) $(CFLAGS_BASE) -Itests/unit $(OPT) $(CFLAGS) -c $< -o $@
-$(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a
-	$(CC) $(OPT) $^ $(LIBS) -o $@
+$(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a $(B_CUDA_OBJ)
+	$(CC) $(OPT) $^ $(LIBS) $(B_CUDA_LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(S)/lib $(S)/tools $(S)/unit $(S)/bin:
+bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(S)/lib $(S)/tools $(S)/unit $(S)/bin \
+  $(S)/kernels $(S)/kernels/emu:
 	mkdir -p $@
 
 # ---- tests ----
@@ -85,8 +129,8 @@ test: test-build
 BENCH_SRC = $(wildcard tests/bench/*.c)
 BENCH     = $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 BENCH_LIBS_sgemm-peak = -lopenblas
-$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(HEADERS) | $(B)/bench
-	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(BENCH_LIBS_$*) $(LIBS) -o $@
+$(B)/bench/%: tests/bench/%.c $(B)/libsparsetune.a $(B_CUDA_OBJ) $(HEADERS) | $(B)/bench
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) $< $(B)/libsparsetune.a $(B_CUDA_OBJ) $(BENCH_LIBS_$*) $(LIBS) $(B_CUDA_LIBS) -o $@
 bench-build: $(BENCH)
 
 demo: all

@@ -1,4 +1,4 @@
-/* cuda_common.h — shared by the kernels/*.cu files: error checks, the backend's state, launch
+/* cuda_common.h — shared by the kernels/ *.cu files: error checks, the backend's state, launch
  * sizes, block reductions, and the cu_* functions that make up the CUDA backend's table
  * (one per ops.h function, same arguments and contract; pointers are device pointers except
  * where ops.h says host).  Written in the dialect of cuda_compat.h. */
@@ -32,7 +32,9 @@ void cu_fail(const char *what, const char *detail, const char *file, int line);
 extern cublasHandle_t cu_blas;
 extern OpsPrecision cu_precision;
 /* Scratch device memory of at least nbytes, owned by the backend, reused by later calls (one
- * stream, so consecutive ops never overlap).  Two independent slots for ops that need two. */
+ * stream, so consecutive ops never overlap).  Slots: 0 general (elementwise, norms, losses,
+ * sparse and training ops), 1 the bf16 copies of gemm operands, 2 bias-sum partials, 3 spare.
+ * An op must not hold a slot across a call to another op that may use the same slot. */
 void *cu_scratch(int slot, size_t nbytes);
 
 /* ---- launch sizes ---- */

@@ -1,6 +1,6 @@
 /* cuda_compat.h — the CUDA dialect the kernels are written in, for two compilers.
  *
- * Every kernels/*.cu file is compiled either
+ * Every kernels/ *.cu file is compiled either
  *   - by nvcc for the GPU (the real backend), or
  *   - by g++ as plain C++ with -DSPARSETUNE_CUDA_EMU for the CPU emulator (kernels/emu/),
  *     which runs each thread of a block as a fiber, so the test build (and CI, which has no

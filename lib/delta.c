@@ -31,13 +31,19 @@ void delta_apply(Model *m, const char *path, const char *base_sha256, int force,
         StSparse s;
         if (st_delta_read(r, &rec, &t, &s)) {
             int idx = find_checked(r, &rec, m, t.name, t.shape, t.ndim);
-            st_tensor_to_f32(&t, model_param(m, idx));
+            float *host = xmalloc(m->info[idx].numel * sizeof *host);
+            st_tensor_to_f32(&t, host);
+            model_set_tensor(m, idx, host); /* backend memory */
+            free(host);
             info->n_dense++;
             info->entries_changed += (size_t)t.numel;
         } else {
             int idx = find_checked(r, &rec, m, s.name, s.shape, s.ndim);
-            float *p = model_param(m, idx);
+            float *p = xmalloc(m->info[idx].numel * sizeof *p);
+            model_get_tensor(m, idx, p);
             for (uint64_t j = 0; j < s.k; j++) p[st_load_u32(s.index, j)] += st_load_f32(s.value, j);
+            model_set_tensor(m, idx, p);
+            free(p);
             info->n_sparse++;
             info->entries_changed += s.k;
         }

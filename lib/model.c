@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "ops_backend.h"
 #include "rng.h"
 #include "util.h"
 
@@ -191,8 +192,14 @@ static void grads_release(Model *m) {
     m->grad_ready = 0;
 }
 
+static void gspec_release(GradSpec *g) {
+    if (g->dindex && g->dindex != g->index) ops_free(g->dindex);
+    g->dindex = NULL;
+}
+
 void model_free(Model *m) {
     if (!m) return;
+    for (int i = 0; i < m->n_params; i++) gspec_release(&m->gspec[i]);
     acts_release(m->acts);
     free(m->acts);
     grads_release(m);
@@ -277,8 +284,29 @@ void model_set_grad_mode(Model *m, int idx, GradMode mode, const uint32_t *index
     } else if (mode != GRAD_DENSE && mode != GRAD_NONE) {
         die(p->name, "unknown gradient mode %d", (int)mode);
     }
-    m->gspec[idx] = (GradSpec){mode, mode == GRAD_SPARSE ? index : NULL, mode == GRAD_SPARSE ? k : 0};
+    gspec_release(&m->gspec[idx]);
+    m->gspec[idx] = (GradSpec){mode, mode == GRAD_SPARSE ? index : NULL, mode == GRAD_SPARSE ? k : 0, NULL};
+    if (mode == GRAD_SPARSE) {
+        if (ops_current() == &ops_cpu_backend) {
+            m->gspec[idx].dindex = (uint32_t *)index;
+        } else {
+            m->gspec[idx].dindex = (uint32_t *)ops_alloc_i32(k);
+            ops_upload(m->gspec[idx].dindex, index, k * sizeof *index);
+        }
+    }
     m->grad_ready = 0;
+}
+
+void model_get_tensor(const Model *m, int idx, float *host) {
+    ops_download(host, m->params + m->info[idx].offset, m->info[idx].numel * sizeof(float));
+}
+
+void model_set_tensor(Model *m, int idx, const float *host) {
+    ops_upload(m->params + m->info[idx].offset, host, m->info[idx].numel * sizeof(float));
+}
+
+void model_get_params(const Model *m, float *host) {
+    ops_download(host, m->params, m->total * sizeof(float));
 }
 
 /* ------------------------------------------------------------------ initialisation */
@@ -624,11 +652,11 @@ static void linear_grads(Model *m, int wi, float *dx, int acc, const float *dy, 
                   gb->mode == GRAD_DENSE ? model_grad(m, wi + 1) : NULL, dy, x, model_param(m, wi),
                   N, in, out, acc);
     if (gw->mode == GRAD_SPARSE)
-        op_linear_dw_sparse(model_grad(m, wi), gw->index, gw->k, dy, x, N, in, out, a->sp);
+        op_linear_dw_sparse(model_grad(m, wi), gw->dindex, gw->k, dy, x, N, in, out, a->sp);
     if (gb->mode == GRAD_SPARSE) {
         ops_zero(a->sp1, (size_t)out);
         op_linear_bwd(NULL, NULL, a->sp1, dy, x, NULL, N, in, out, 0);
-        op_add_selected(model_grad(m, wi + 1), gb->index, gb->k, a->sp1);
+        op_add_selected(model_grad(m, wi + 1), gb->dindex, gb->k, a->sp1);
     }
 }
 
@@ -641,8 +669,8 @@ static void layernorm_grads(Model *m, int wi, float *dx, const float *dy, const 
     float *db = gb->mode == GRAD_DENSE ? model_grad(m, wi + 1) : gb->mode == GRAD_SPARSE ? a->sp1 + H : NULL;
     if (gw->mode == GRAD_SPARSE || gb->mode == GRAD_SPARSE) ops_zero(a->sp1, 2 * (size_t)H);
     op_layernorm_bwd(dx, dw, db, dy, x, mean, rstd, model_param(m, wi), N, H, 0);
-    if (gw->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi), gw->index, gw->k, a->sp1);
-    if (gb->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi + 1), gb->index, gb->k, a->sp1 + H);
+    if (gw->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi), gw->dindex, gw->k, a->sp1);
+    if (gb->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi + 1), gb->dindex, gb->k, a->sp1 + H);
 }
 
 static void embedding_grads(Model *m, int wi, const int32_t *rows, const float *dout, int N, int H) {
@@ -652,7 +680,7 @@ static void embedding_grads(Model *m, int wi, const int32_t *rows, const float *
         else if (wi == E_POS) op_embed_bwd(dout, NULL, rows, NULL, NULL, model_grad(m, wi), NULL, N, H);
         else op_embed_bwd(dout, NULL, NULL, rows, NULL, NULL, model_grad(m, wi), N, H);
     } else if (g->mode == GRAD_SPARSE) {
-        op_embed_bwd_sparse(model_grad(m, wi), g->index, g->k, rows, dout, N, H);
+        op_embed_bwd_sparse(model_grad(m, wi), g->dindex, g->k, rows, dout, N, H);
     }
 }
 

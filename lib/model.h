@@ -110,6 +110,8 @@ typedef struct GradSpec {
     GradMode mode;
     const uint32_t *index; /* GRAD_SPARSE: borrowed, must stay valid while set */
     size_t k;
+    uint32_t *dindex;      /* the index in backend memory: index itself on the CPU, else an
+                            * owned device copy (model_set_grad_mode uploads it) */
 } GradSpec;
 
 typedef struct Acts Acts; /* activations of the last forward (model.c) */
@@ -148,6 +150,13 @@ static inline float *model_param(Model *m, int idx) { return m->params + m->info
 float *model_grad(Model *m, int idx);
 /* Bytes of gradient storage the current GradModes need (for reports and benchmarks). */
 size_t model_grad_bytes(const Model *m);
+
+/* Host access to the parameters, whatever the backend (model_param is backend memory):
+ * copy tensor idx out to / in from host memory (numel floats), or the whole parameter buffer
+ * (total floats, the layout of `params`). */
+void model_get_tensor(const Model *m, int idx, float *host);
+void model_set_tensor(Model *m, int idx, const float *host);
+void model_get_params(const Model *m, float *host);
 
 /* Head initialisation (see above). */
 void model_init_head(Model *m, uint64_t seed);

@@ -94,16 +94,19 @@ void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, 
         }
         source_close(src);
     }
+    float *host = xmalloc(m->total * sizeof *host); /* the parameters may be on the GPU */
+    model_get_params(m, host);
     SafeTensorsWriter *w = safetensors_writer_new();
     safetensors_writer_meta(w, "format", "pt");
     for (int i = 0; i < m->n_params; i++) {
         if (m->info[i].is_head && !with_head) continue;
         safetensors_writer_add(w, m->info[i].name, ST_F32, m->info[i].shape, m->info[i].ndim,
-                               m->params + m->info[i].offset);
+                               host + m->info[i].offset);
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", save_tmpdir);
     safetensors_writer_save(w, path);
+    free(host);
     if (rename(save_tmpdir, outdir) != 0) die(outdir, "cannot rename into place: %s", strerror(errno));
     save_tmpdir[0] = '\0';
 }

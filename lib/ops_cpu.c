@@ -15,7 +15,9 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "ops_backend.h"
 #include "rng.h"
+#include "select.h"
 #include "util.h"
 
 /* Column blocks of 8 cache lines: reductions over rows run in parallel over column blocks,
@@ -121,16 +123,21 @@ static void *alloc_big(size_t bytes) {
     return p;
 }
 
-float *ops_alloc(size_t nfloats) { return alloc_big((nfloats ? nfloats : 1) * sizeof(float)); }
-int32_t *ops_alloc_i32(size_t n) { return alloc_big((n ? n : 1) * sizeof(int32_t)); }
-void ops_free(void *p) { free(p); }
-void ops_zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
-void ops_upload(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
-void ops_download(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
+static float *cpu_alloc(size_t nfloats) { return alloc_big((nfloats ? nfloats : 1) * sizeof(float)); }
+static int32_t *cpu_alloc_i32(size_t n) { return alloc_big((n ? n : 1) * sizeof(int32_t)); }
+static void cpu_free(void *p) { free(p); }
+static void cpu_zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+static void cpu_upload(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
+static void cpu_download(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
 
-void op_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
+static void cpu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
+    if (K == 0) { /* C = beta C, as BLAS and ops.h say (dnnl_sgemm leaves C as it is) */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+        return;
+    }
     /* A small product on one thread: waking the team costs more than it saves (much more on
      * a loaded machine).  oneDNN reads omp_get_max_threads() per call; the setting is this
      * thread's own and restored at once. */
@@ -146,7 +153,7 @@ void op_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A,
 
 /* ---------------------------------------------------------------- embeddings */
 
-void op_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
+static void cpu_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                   const float *wte, const float *wpe, const float *wtt, int N, int H) {
     PROFILED("embed_fwd") {
 #pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
@@ -172,7 +179,7 @@ static void scatter_rows(float *dw, const int32_t *idx, const float *dout, int N
     }
 }
 
-void op_embed_bwd(const float *dout, const int32_t *ids, const int32_t *pos, const int32_t *tt,
+static void cpu_embed_bwd(const float *dout, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                   float *dwte, float *dwpe, float *dwtt, int N, int H) {
     PROFILED("embed_bwd") {
     if (dwte) scatter_rows(dwte, ids, dout, N, H);
@@ -194,7 +201,7 @@ void op_position_ids(int32_t *pos, const int32_t *ids, int S, int T, int pad) {
 
 /* ---------------------------------------------------------------- LayerNorm */
 
-void op_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *w,
+static void cpu_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *w,
                       const float *b, int N, int H, float eps) {
     PROFILED("layernorm_fwd") {
 #pragma omp parallel for schedule(static) if ((size_t)N * H >= PAR_MIN)
@@ -219,7 +226,7 @@ void op_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const 
     }
 }
 
-void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const float *x,
+static void cpu_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *mean, const float *rstd, const float *w, int N, int H,
                       int accumulate) {
     /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
@@ -267,12 +274,12 @@ void op_layernorm_bwd(float *dx, float *dw, float *db, const float *dy, const fl
 
 /* ---------------------------------------------------------------- linear */
 
-void op_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
+static void cpu_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
                    int out) {
     /* the bias is added after the product (beta = 0): the product then never reads y, which
      * is cold memory; adding to the fresh, cached result is cheaper than pre-filling y */
     PROFILED("linear_fwd") {
-    op_gemm('N', 'T', N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+    cpu_gemm('N', 'T', N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
     if (b) {
 #pragma omp parallel for schedule(static) if ((size_t)N * out >= PAR_MIN)
         for (int n = 0; n < N; n++) {
@@ -297,10 +304,10 @@ static void colsum_acc(float *db, const float *dy, int N, int C) {
     }
 }
 
-void op_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
+static void cpu_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
                    const float *W, int N, int in, int out, int accumulate_dx) {
-    if (dx) PROFILED("linear_bwd_dx") op_gemm('N', 'N', N, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
-    if (dW) PROFILED("linear_bwd_dW") op_gemm('T', 'N', out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
+    if (dx) PROFILED("linear_bwd_dx") cpu_gemm('N', 'N', N, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+    if (dW) PROFILED("linear_bwd_dW") cpu_gemm('T', 'N', out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
     if (db) PROFILED("linear_bwd_db") colsum_acc(db, dy, N, out);
 }
 
@@ -322,7 +329,7 @@ static void transpose(float *dst, const float *src, int rows, int cols) {
  * (blocks in order, simd lanes within a block) does not depend on the thread count. */
 #define SP_NB 256
 
-void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
+static void cpu_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
                          const float *x, int N, int in, int out, float *scratch) {
     if (k == 0) return;
     float *dyT = scratch, *xT = scratch + (size_t)out * N;
@@ -346,7 +353,7 @@ void op_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *
     }
 }
 
-void op_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src) {
+static void cpu_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src) {
     PROFILED("add_selected") {
     for (size_t j = 0; j < k; j++) dst[j] += src[idx[j]];
     }
@@ -362,7 +369,7 @@ static size_t lower_bound_u32(const uint32_t *a, size_t n, uint64_t v) {
     return lo;
 }
 
-void op_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
+static void cpu_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
                          const float *dout, int N, int H) {
     PROFILED("embed_bwd_sparse") {
     /* serial: tokens sharing a row would race, and the work is small */
@@ -424,7 +431,7 @@ static void erf_chunk(float *e, const float *a, int n) {
     }
 }
 
-void op_gelu_fwd(float *y, const float *x, size_t n) {
+static void cpu_gelu_fwd(float *y, const float *x, size_t n) {
     PROFILED("gelu_fwd") {
     size_t nch = (n + ERF_CHUNK - 1) / ERF_CHUNK;
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
@@ -441,7 +448,7 @@ void op_gelu_fwd(float *y, const float *x, size_t n) {
     }
 }
 
-void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
+static void cpu_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
     PROFILED("gelu_bwd") {
     size_t nch = (n + ERF_CHUNK - 1) / ERF_CHUNK;
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
@@ -463,28 +470,28 @@ void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
     }
 }
 
-void op_tanh_fwd(float *y, const float *x, size_t n) {
+static void cpu_tanh_fwd(float *y, const float *x, size_t n) {
     PROFILED("tanh_fwd") {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
     }
 }
 
-void op_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
+static void cpu_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
     PROFILED("tanh_bwd") {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
     }
 }
 
-void op_add(float *y, const float *a, const float *b, size_t n) {
+static void cpu_add(float *y, const float *a, const float *b, size_t n) {
     PROFILED("add") {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
     }
 }
 
-void op_accumulate(float *y, const float *x, size_t n) {
+static void cpu_accumulate(float *y, const float *x, size_t n) {
     PROFILED("accumulate") {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
@@ -609,13 +616,13 @@ static void dropout_apply(float *y, const float *x, size_t n, float p, uint64_t 
     }
 }
 
-void op_dropout_fwd(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub) {
+static void cpu_dropout_fwd(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub) {
     PROFILED("dropout_fwd") {
     dropout_apply(y, x, n, p, seed, sub);
     }
 }
 
-void op_dropout_bwd(float *dx, const float *dy, size_t n, float p, uint64_t seed, uint32_t sub) {
+static void cpu_dropout_bwd(float *dx, const float *dy, size_t n, float p, uint64_t seed, uint32_t sub) {
     PROFILED("dropout_bwd") {
     dropout_apply(dx, dy, n, p, seed, sub);
     }
@@ -623,7 +630,7 @@ void op_dropout_bwd(float *dx, const float *dy, size_t n, float p, uint64_t seed
 
 /* ---------------------------------------------------------------- attention */
 
-void op_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
+static void cpu_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
                         int S, int T, int NH, int HD, float scale) {
     PROFILED("attn_scores_fwd") {
     int H = NH * HD;
@@ -633,7 +640,7 @@ void op_attn_scores_fwd(float *scores, const float *q, const float *k, const flo
         const float *qs = q + (size_t)s * T * H + (size_t)h * HD;
         const float *ks = k + (size_t)s * T * H + (size_t)h * HD;
         float *sc = scores + (size_t)sh * T * T;
-        op_gemm('N', 'T', T, T, HD, scale, qs, H, ks, H, 0.0f, sc, T);
+        cpu_gemm('N', 'T', T, T, HD, scale, qs, H, ks, H, 0.0f, sc, T);
         const float *m = maskadd + (size_t)s * T;
         for (int i = 0; i < T; i++)
             for (int j = 0; j < T; j++) sc[(size_t)i * T + j] += m[j];
@@ -641,7 +648,7 @@ void op_attn_scores_fwd(float *scores, const float *q, const float *k, const flo
     }
 }
 
-void op_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
+static void cpu_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
                         const float *k, int S, int T, int NH, int HD, float scale) {
     PROFILED("attn_scores_bwd") {
     int H = NH * HD;
@@ -650,13 +657,13 @@ void op_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float 
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
         const float *ds = dscores + (size_t)sh * T * T;
-        op_gemm('N', 'N', T, HD, T, scale, ds, T, k + off, H, 0.0f, dq + off, H);
-        op_gemm('T', 'N', T, HD, T, scale, ds, T, q + off, H, 0.0f, dk + off, H);
+        cpu_gemm('N', 'N', T, HD, T, scale, ds, T, k + off, H, 0.0f, dq + off, H);
+        cpu_gemm('T', 'N', T, HD, T, scale, ds, T, q + off, H, 0.0f, dk + off, H);
     }
     }
 }
 
-void op_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
+static void cpu_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
                          int HD) {
     PROFILED("attn_context_fwd") {
     int H = NH * HD;
@@ -664,12 +671,12 @@ void op_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int 
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
-        op_gemm('N', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, v + off, H, 0.0f, ctx + off, H);
+        cpu_gemm('N', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, v + off, H, 0.0f, ctx + off, H);
     }
     }
 }
 
-void op_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
+static void cpu_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
                          const float *v, int S, int T, int NH, int HD) {
     PROFILED("attn_context_bwd") {
     int H = NH * HD;
@@ -677,15 +684,15 @@ void op_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p
     for (int sh = 0; sh < S * NH; sh++) {
         int s = sh / NH, h = sh % NH;
         size_t off = (size_t)s * T * H + (size_t)h * HD;
-        op_gemm('N', 'T', T, T, HD, 1.0f, dctx + off, H, v + off, H, 0.0f, dp + (size_t)sh * T * T, T);
-        op_gemm('T', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, dctx + off, H, 0.0f, dv + off, H);
+        cpu_gemm('N', 'T', T, T, HD, 1.0f, dctx + off, H, v + off, H, 0.0f, dp + (size_t)sh * T * T, T);
+        cpu_gemm('T', 'N', T, HD, T, 1.0f, p + (size_t)sh * T * T, T, dctx + off, H, 0.0f, dv + off, H);
     }
     }
 }
 
 /* ---------------------------------------------------------------- softmax */
 
-void op_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
+static void cpu_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
     PROFILED("softmax_fwd") {
 #pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
     for (size_t r = 0; r < rows; r++) {
@@ -707,7 +714,7 @@ void op_softmax_fwd(float *y, const float *x, size_t rows, int cols) {
     }
 }
 
-void op_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int cols) {
+static void cpu_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int cols) {
     PROFILED("softmax_bwd") {
 #pragma omp parallel for schedule(static) if (rows * cols >= PAR_MIN)
     for (size_t r = 0; r < rows; r++) {
@@ -724,7 +731,7 @@ void op_softmax_bwd(float *dx, const float *dy, const float *y, size_t rows, int
 
 /* ---------------------------------------------------------------- losses */
 
-float op_cross_entropy_fwd(float *probs, const float *logits, const int32_t *labels, int B,
+static float cpu_cross_entropy_fwd(float *probs, const float *logits, const int32_t *labels, int B,
                            int C) {
     double total = 0;
     for (int b = 0; b < B; b++) {
@@ -738,7 +745,7 @@ float op_cross_entropy_fwd(float *probs, const float *logits, const int32_t *lab
     return (float)(total / B);
 }
 
-void op_cross_entropy_bwd(float *dlogits, const float *probs, const int32_t *labels, int B,
+static void cpu_cross_entropy_bwd(float *dlogits, const float *probs, const int32_t *labels, int B,
                           int C, float dloss) {
     float f = dloss / (float)B;
     for (int b = 0; b < B; b++)
@@ -747,7 +754,7 @@ void op_cross_entropy_bwd(float *dlogits, const float *probs, const int32_t *lab
                 f * (probs[(size_t)b * C + c] - (c == labels[b] ? 1.0f : 0.0f));
 }
 
-float op_mse_fwd(const float *pred, const float *target, int B) {
+static float cpu_mse_fwd(const float *pred, const float *target, int B) {
     double s = 0;
     for (int b = 0; b < B; b++) {
         double d = (double)pred[b] - target[b];
@@ -756,13 +763,13 @@ float op_mse_fwd(const float *pred, const float *target, int B) {
     return (float)(s / B);
 }
 
-void op_mse_bwd(float *dpred, const float *pred, const float *target, int B, float dloss) {
+static void cpu_mse_bwd(float *dpred, const float *pred, const float *target, int B, float dloss) {
     for (int b = 0; b < B; b++) dpred[b] = dloss * 2.0f * (pred[b] - target[b]) / (float)B;
 }
 
 /* ---------------------------------------------------------------- span pooling */
 
-void op_span_pool_fwd(float *out, float *w, const float *x, const float *a,
+static void cpu_span_pool_fwd(float *out, float *w, const float *x, const float *a,
                       const int32_t *spans, int S, int T, int H, int NS) {
 #pragma omp parallel for schedule(static) if ((size_t)S * NS * T * H >= PAR_MIN)
     for (int sj = 0; sj < S * NS; sj++) {
@@ -784,7 +791,7 @@ void op_span_pool_fwd(float *out, float *w, const float *x, const float *a,
     }
 }
 
-void op_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
+static void cpu_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
                       const float *w, const float *x, const int32_t *spans, int S, int T,
                       int H, int NS) {
     /* parallel over sequences: spans of one sequence may overlap, so one thread per s */
@@ -815,14 +822,118 @@ void op_span_pool_bwd(float *dx, float *da, const float *dout, const float *out,
 
 /* ---------------------------------------------------------------- <s> gather */
 
-void op_gather_first_fwd(float *y, const float *x, int S, int T, int H) {
+static void cpu_gather_first_fwd(float *y, const float *x, int S, int T, int H) {
     for (int s = 0; s < S; s++) memcpy(y + (size_t)s * H, x + (size_t)s * T * H, (size_t)H * sizeof(float));
 }
 
-void op_gather_first_bwd(float *dx, const float *dy, int S, int T, int H) {
+static void cpu_gather_first_bwd(float *dx, const float *dy, int S, int T, int H) {
     for (int s = 0; s < S; s++) {
         float *d = dx + (size_t)s * T * H;
         const float *g = dy + (size_t)s * H;
         for (int h = 0; h < H; h++) d[h] += g[h];
     }
 }
+
+/* ---------------------------------------------------------------- training, statistics, selection */
+
+static void cpu_gather(float *dst, const float *src, const uint32_t *idx, size_t k) {
+#pragma omp parallel for if (k > PAR_MIN)
+    for (size_t j = 0; j < k; j++) dst[j] = src[idx[j]];
+}
+
+static void cpu_scatter(float *dst, const uint32_t *idx, size_t k, const float *src) {
+#pragma omp parallel for if (k > PAR_MIN)
+    for (size_t j = 0; j < k; j++) dst[idx[j]] = src[j];
+}
+
+static void cpu_scale(float *x, size_t n, float f) {
+#pragma omp parallel for if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] *= f;
+}
+
+static double cpu_sumsq(const float *x, size_t n) {
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+static void cpu_reduce_into(float *acc, const float *g, size_t n, int kind) {
+#pragma omp parallel for if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        acc[i] += kind == OP_REDUCE_SUMSQ ? g[i] * g[i] : kind == OP_REDUCE_ABS ? fabsf(g[i]) : g[i];
+}
+
+/* PyTorch's AdamW order of operations, in float (optim.h). */
+static inline float adamw_entry(float theta, float g, float *m, float *v, const AdamwStep *s) {
+    theta *= s->decay;
+    *m = s->beta1 * *m + (1.0f - s->beta1) * g;
+    *v = s->beta2 * *v + (1.0f - s->beta2) * g * g;
+    float denom = sqrtf(*v) / s->bc2_sqrt + s->eps;
+    return theta - s->step_size * (*m / denom);
+}
+
+static void cpu_adamw(float *theta, float *g, float *m, float *v, const uint32_t *idx, size_t k,
+                      const AdamwStep *s) {
+#pragma omp parallel for if (k > 65536)
+    for (size_t j = 0; j < k; j++) {
+        size_t e = idx ? idx[j] : j;
+        theta[e] = adamw_entry(theta[e], g[j] * s->clip, &m[j], &v[j], s);
+        g[j] = 0;
+    }
+}
+
+static int cpu_topk(const float *x, size_t n, size_t k, int key, uint32_t *out) {
+    return select_topk(x, n, k, key ? SELECT_VALUE : SELECT_ABS, out);
+}
+
+/* ---------------------------------------------------------------- the table */
+
+const OpsBackend ops_cpu_backend = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .alloc_i32 = cpu_alloc_i32,
+    .free = cpu_free,
+    .zero = cpu_zero,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .gemm = cpu_gemm,
+    .embed_fwd = cpu_embed_fwd,
+    .embed_bwd = cpu_embed_bwd,
+    .layernorm_fwd = cpu_layernorm_fwd,
+    .layernorm_bwd = cpu_layernorm_bwd,
+    .linear_fwd = cpu_linear_fwd,
+    .linear_bwd = cpu_linear_bwd,
+    .linear_dw_sparse = cpu_linear_dw_sparse,
+    .add_selected = cpu_add_selected,
+    .embed_bwd_sparse = cpu_embed_bwd_sparse,
+    .gelu_fwd = cpu_gelu_fwd,
+    .gelu_bwd = cpu_gelu_bwd,
+    .tanh_fwd = cpu_tanh_fwd,
+    .tanh_bwd = cpu_tanh_bwd,
+    .add = cpu_add,
+    .accumulate = cpu_accumulate,
+    .dropout_fwd = cpu_dropout_fwd,
+    .dropout_bwd = cpu_dropout_bwd,
+    .attn_scores_fwd = cpu_attn_scores_fwd,
+    .attn_scores_bwd = cpu_attn_scores_bwd,
+    .attn_context_fwd = cpu_attn_context_fwd,
+    .attn_context_bwd = cpu_attn_context_bwd,
+    .softmax_fwd = cpu_softmax_fwd,
+    .softmax_bwd = cpu_softmax_bwd,
+    .cross_entropy_fwd = cpu_cross_entropy_fwd,
+    .cross_entropy_bwd = cpu_cross_entropy_bwd,
+    .mse_fwd = cpu_mse_fwd,
+    .mse_bwd = cpu_mse_bwd,
+    .span_pool_fwd = cpu_span_pool_fwd,
+    .span_pool_bwd = cpu_span_pool_bwd,
+    .gather_first_fwd = cpu_gather_first_fwd,
+    .gather_first_bwd = cpu_gather_first_bwd,
+    .gather = cpu_gather,
+    .scatter = cpu_scatter,
+    .scale = cpu_scale,
+    .sumsq = cpu_sumsq,
+    .reduce_into = cpu_reduce_into,
+    .adamw = cpu_adamw,
+    .topk = cpu_topk,
+};

@@ -20,11 +20,12 @@
 typedef struct TrainTensor {
     int idx;          /* model parameter index */
     int sparse;       /* 1: entries index[0..k); 0: all numel entries */
-    uint32_t *index;  /* owned, sorted unique (sparse) */
+    uint32_t *index;  /* owned, sorted unique (sparse), host memory */
+    const uint32_t *dindex; /* the same in backend memory (the model's copy, GradSpec) */
     size_t k;         /* trainable entries (numel when dense) */
     int decay;        /* weight decay applies */
-    float *m, *v;     /* Adam state [k] */
-    float *theta0;    /* the base values at the trainable entries [k] (for the delta) */
+    float *m, *v;     /* Adam state [k], backend memory (on the GPU with --device cuda) */
+    float *theta0;    /* the base values at the trainable entries [k] (for the delta), host */
 } TrainTensor;
 
 typedef struct Optim {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "batching.h"
+#include "ops.h"
 #include "predict.h"
 #include "stream.h"
 #include "stream_tensor.h"
@@ -27,21 +28,28 @@ static size_t mode_len(const Trainer *t, int i) {
     return t->mode[i] == 1 ? t->o->t[t->slot[i]].k : t->m->info[i].numel;
 }
 
-/* Copy the changeable values of parameter i out of (to != 0: into) the model. */
+/* Copy the changeable values of parameter i out of (to != 0: into) the model; buf is host
+ * memory, the model's parameters are backend memory. */
 static void copy_values(Trainer *t, int i, float *buf, int into_model) {
-    float *theta = model_param(t->m, i);
     if (t->mode[i] == 2) {
-        size_t n = t->m->info[i].numel;
-        if (into_model) memcpy(theta, buf, n * sizeof *buf);
-        else memcpy(buf, theta, n * sizeof *buf);
+        if (into_model) model_set_tensor(t->m, i, buf);
+        else model_get_tensor(t->m, i, buf);
         return;
     }
     const TrainTensor *tt = &t->o->t[t->slot[i]];
-    for (size_t j = 0; j < tt->k; j++) {
-        if (into_model) theta[tt->index[j]] = buf[j];
-        else buf[j] = theta[tt->index[j]];
+    float *theta = model_param(t->m, i), *tmp = ops_alloc(tt->k ? tt->k : 1);
+    if (into_model) {
+        ops_upload(tmp, buf, tt->k * sizeof *buf);
+        op_scatter(theta, tt->dindex, tt->k, tmp);
+    } else {
+        op_gather(tmp, theta, tt->dindex, tt->k);
+        ops_download(buf, tmp, tt->k * sizeof *buf);
     }
+    ops_free(tmp);
 }
+
+/* Adam's state (backend memory) as host vectors for checkpoints. */
+static void put_state(StWriter *w, const char *prefix, const char *name, const float *dev, size_t n);
 
 void trainer_init(Trainer *t, Model *m, Optim *o, const TrainConfig *cfg, json_t *prov_entry) {
     memset(t, 0, sizeof *t);
@@ -94,6 +102,13 @@ static void put_vec(StWriter *w, const char *prefix, const char *name, const flo
     st_put_tensor(w, full, ST_F32, shape, 1, v);
 }
 
+static void put_state(StWriter *w, const char *prefix, const char *name, const float *dev, size_t n) {
+    float *host = xmalloc((n ? n : 1) * sizeof *host);
+    ops_download(host, dev, n * sizeof *host);
+    put_vec(w, prefix, name, host, n);
+    free(host);
+}
+
 static void save_checkpoint(Trainer *t, const LoopState *s) {
     OutFile *out = out_open(t->cfg->checkpoint, 1);
     json_t *meta = json_object();
@@ -118,8 +133,8 @@ static void save_checkpoint(Trainer *t, const LoopState *s) {
         put_vec(w, "best", m->info[i].name, t->best[i], n);
         if (t->slot[i] >= 0) {
             const TrainTensor *tt = &t->o->t[t->slot[i]];
-            put_vec(w, "m", m->info[i].name, tt->m, tt->k);
-            put_vec(w, "v", m->info[i].name, tt->v, tt->k);
+            put_state(w, "m", m->info[i].name, tt->m, tt->k);
+            put_state(w, "v", m->info[i].name, tt->v, tt->k);
         }
     }
     free(buf);
@@ -156,14 +171,14 @@ static void load_checkpoint(Trainer *t, LoopState *s) {
         size_t n = is_opt ? t->o->t[t->slot[i] >= 0 ? t->slot[i] : 0].k : mode_len(t, i);
         if (x.dtype != ST_F32 || (size_t)x.numel != n || (is_opt && t->slot[i] < 0))
             st_reader_die(r, &rec, "'%s' does not fit this run (another mask or model?)", x.name);
-        float *dst;
-        float *tmp = NULL;
-        if (!strncmp(x.name, "cur", kind)) dst = tmp = xmalloc(n * sizeof *tmp + 4);
-        else if (!strncmp(x.name, "best", kind)) dst = t->best[i];
-        else if (!strncmp(x.name, "m", kind)) dst = t->o->t[t->slot[i]].m;
-        else dst = t->o->t[t->slot[i]].v;
-        st_tensor_to_f32(&x, dst);
-        if (tmp) copy_values(t, i, tmp, 1), free(tmp);
+        int is_best = !strncmp(x.name, "best", kind);
+        float *host = is_best ? t->best[i] : xmalloc(n * sizeof *host + 4);
+        st_tensor_to_f32(&x, host);
+        if (!strncmp(x.name, "cur", kind)) copy_values(t, i, host, 1);
+        else if (is_opt) /* Adam's state lives in backend memory */
+            ops_upload(!strncmp(x.name, "m", kind) ? t->o->t[t->slot[i]].m : t->o->t[t->slot[i]].v,
+                       host, n * sizeof *host);
+        if (!is_best) free(host);
         seen++;
     }
     st_reader_close(r);

@@ -13,6 +13,7 @@
 #include "predict.h"
 #include "provenance.h"
 #include "stream.h"
+#include "ops_backend.h"
 #include "util.h"
 
 static void usage(void) {
@@ -30,7 +31,10 @@ static void usage(void) {
         "      --method NAME --ratio P --tag T\n"
         "                          labels of the metrics record (default: from the delta)\n"
         "      --force             apply a delta made for another base model\n"
-        "      --device cpu        (cpu only in this build)\n"
+        "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
+        "                         GPU, else cpu); buffers, weights and optimiser state stay there\n"
+        "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
+        "                         fp32 accumulation and master weights; cuda only)\n"
         "      --threads T         CPU threads\n"
         "  -o, --output FILE       write FILE atomically instead of stdout\n"
         "  -h, --help, -V, --version\n"
@@ -41,21 +45,21 @@ static void usage(void) {
 
 typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *output, *input;
-    const char *method, *tag;
+    const char *method, *tag, *device, *precision;
     double ratio;
     int ratio_given, seed_given, batch, force;
     uint64_t seed;
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_THREADS };
+    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
         {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
         {"batch", required_argument, 0, 'b'},     {"seed", required_argument, 0, 's'},
         {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
-        {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -73,10 +77,8 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_RATIO: o->ratio = parse_double("--ratio", optarg, 0, 1), o->ratio_given = 1; break;
         case O_TAG: o->tag = optarg; break;
         case O_FORCE: o->force = 1; break;
-        case O_DEVICE:
-            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "auto") != 0)
-                die_usage("--device %s: this build has the CPU backend only", optarg);
-            break;
+        case O_DEVICE: o->device = optarg; break;
+        case O_PREC: o->precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
@@ -124,6 +126,7 @@ int main(int argc, char **argv) {
     st_set_progname(argv[0]);
     Options o;
     parse_args(argc, argv, &o);
+    ops_select(o.device ? o.device : "auto", o.precision, !o.device);
     OutFile *out = out_open(o.output, 1);
 
     ExampleSet *set = exampleset_read(o.input);

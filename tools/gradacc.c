@@ -9,9 +9,11 @@
 #include "batching.h"
 #include "examples.h"
 #include "modelio.h"
+#include "ops.h"
 #include "progress.h"
 #include "provenance.h"
 #include "stream.h"
+#include "ops_backend.h"
 #include "util.h"
 
 typedef enum { REDUCE_SUM, REDUCE_SUMSQ, REDUCE_ABS } Reduce;
@@ -30,7 +32,10 @@ static void usage(void) {
         "      --reduce R         sum (G = sum of g_t, the paper's), sumsq (Fisher), abs\n"
         "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
         "                         are then a pure function of the data)\n"
-        "      --device cpu       (cpu only in this build)\n"
+        "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
+        "                         GPU, else cpu); buffers, weights and optimiser state stay there\n"
+        "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
+        "                         fp32 accumulation and master weights; cuda only)\n"
         "      --threads T        CPU threads (default: OpenMP's, i.e. all cores)\n"
         "      --log FILE         JSON lines: step, loss, examples, elapsed_s\n"
         "  -q, --quiet            no progress on stderr\n"
@@ -43,16 +48,16 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_THREADS, O_LOG };
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
         {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
-        {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"log", required_argument, 0, O_LOG},   {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
-    const char *model_dir = NULL, *log_path = NULL, *output = NULL;
+    const char *model_dir = NULL, *log_path = NULL, *output = NULL, *device = NULL, *precision = NULL;
     long steps = -1;
     int batch = 16, quiet = 0;
     uint64_t seed = 0;
@@ -72,10 +77,8 @@ int main(int argc, char **argv) {
             else die_usage("--reduce: expected sum, sumsq or abs, got '%s'", optarg);
             break;
         case O_DROPOUT: dropout = parse_double("--dropout", optarg, 0, 0.99); break;
-        case O_DEVICE:
-            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "auto") != 0)
-                die_usage("--device %s: this build has the CPU backend only", optarg);
-            break;
+        case O_DEVICE: device = optarg; break;
+        case O_PREC: precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case O_LOG: log_path = optarg; break;
         case 'q': quiet = 1; break;
@@ -89,6 +92,7 @@ int main(int argc, char **argv) {
     if (steps < 0) die_usage("--steps N is required");
     if (argc - optind > 1) die_usage("one examples stream at most");
     const char *input = optind < argc ? argv[optind] : "-";
+    ops_select(device ? device : "auto", precision, quiet || !device);
 
     OutFile *out = out_open(output, 1);
     ExampleSet *set = exampleset_read(input);
@@ -99,8 +103,12 @@ int main(int argc, char **argv) {
     Model *m = model_open(model_dir, set->type, set->num_labels, seed, dropout, &mi);
 
     /* sum accumulates straight into the model's gradient buffer; the others reduce each step's
-     * gradient into a separate accumulator. */
-    float *acc = reduce == REDUCE_SUM ? NULL : xcalloc(m->total, sizeof *acc);
+     * gradient into a separate accumulator (backend memory, like the gradients). */
+    float *acc = NULL;
+    if (reduce != REDUCE_SUM) {
+        acc = ops_alloc(m->total);
+        ops_zero(acc, m->total);
+    }
     Sampler sampler;
     sampler_init(&sampler, (uint32_t)set->n, seed);
     uint32_t *idx = xmalloc((size_t)batch * sizeof *idx);
@@ -117,17 +125,14 @@ int main(int argc, char **argv) {
         if (!isfinite(loss)) die(NULL, "step %ld: the loss is %f", step + 1, loss);
         model_backward(m, &b);
         batch_free(&b);
-        if (reduce != REDUCE_SUM) {
-            const float *g = m->grads;
-#pragma omp parallel for
-            for (size_t i = 0; i < m->total; i++)
-                acc[i] += reduce == REDUCE_SUMSQ ? g[i] * g[i] : fabsf(g[i]);
-        }
+        if (reduce != REDUCE_SUM)
+            op_reduce_into(acc, m->grads, m->total, reduce == REDUCE_SUMSQ ? OP_REDUCE_SUMSQ : OP_REDUCE_ABS);
         loss_sum += loss;
         progress_step(&prog, step + 1, (step + 1) * (long)batch, loss);
     }
     progress_finish(&prog);
-    const float *result = acc ? acc : m->grads;
+    float *result = xmalloc(m->total * sizeof *result);
+    ops_download(result, acc ? acc : m->grads, m->total * sizeof *result);
     for (size_t i = 0; i < m->total; i++)
         if (!isfinite(result[i])) {
             for (int t = 0; t < m->n_params; t++)
@@ -168,7 +173,8 @@ int main(int argc, char **argv) {
 
     json_decref(meta);
     json_decref(prov);
-    free(acc);
+    ops_free(acc);
+    free(result);
     free(idx);
     sampler_free(&sampler);
     model_free(m);

@@ -14,6 +14,7 @@
 #include "stream.h"
 #include "stream_tensor.h"
 #include "trainer.h"
+#include "ops_backend.h"
 #include "util.h"
 
 static void usage(void) {
@@ -46,7 +47,10 @@ static void usage(void) {
         "                          SIGINT/SIGTERM\n"
         "      --resume            continue from --checkpoint FILE when it exists\n"
         "      --log FILE          JSON lines: step, loss, lr, grad_norm; dev_metric\n"
-        "      --device cpu        (cpu only in this build)\n"
+        "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
+        "                         GPU, else cpu); buffers, weights and optimiser state stay there\n"
+        "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
+        "                         fp32 accumulation and master weights; cuda only)\n"
         "      --threads T         CPU threads\n"
         "  -q, --quiet             no progress on stderr\n"
         "  -o, --output FILE       write FILE atomically instead of stdout\n"
@@ -55,7 +59,7 @@ static void usage(void) {
 }
 
 typedef struct Options {
-    const char *model, *mask, *dev, *log, *output, *input;
+    const char *model, *mask, *dev, *log, *output, *input, *device, *precision;
     TrainConfig tc;
     double warmup, dropout, beta1, beta2, adam_eps, weight_decay;
     int decay_frozen, quiet, max_steps_given, ckpt_every_given;
@@ -64,7 +68,7 @@ typedef struct Options {
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_LR = 256, O_SCHED, O_WARMUP, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_DROPOUT, O_MAX,
            O_MIN, O_EVAL, O_PAT, O_DECAY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_LOG, O_DEVICE,
-           O_THREADS };
+           O_PREC, O_THREADS };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},       {"mask", required_argument, 0, 'k'},
         {"dev", required_argument, 0, 'd'},         {"seed", required_argument, 0, 's'},
@@ -78,7 +82,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"decay-frozen", no_argument, 0, O_DECAY},  {"checkpoint", required_argument, 0, O_CKPT},
         {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
         {"resume", no_argument, 0, O_RESUME},       {"log", required_argument, 0, O_LOG},
-        {"device", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"quiet", no_argument, 0, 'q'},             {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -124,10 +128,8 @@ static void parse_args(int argc, char **argv, Options *o) {
             break;
         case O_RESUME: c->resume = 1; break;
         case O_LOG: o->log = optarg; break;
-        case O_DEVICE:
-            if (strcmp(optarg, "cpu") != 0 && strcmp(optarg, "auto") != 0)
-                die_usage("--device %s: this build has the CPU backend only", optarg);
-            break;
+        case O_DEVICE: o->device = optarg; break;
+        case O_PREC: o->precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case 'q': o->quiet = 1; break;
         case 'o': o->output = optarg; break;
@@ -204,6 +206,7 @@ int main(int argc, char **argv) {
     st_set_progname(argv[0]);
     Options o;
     parse_args(argc, argv, &o);
+    ops_select(o.device ? o.device : "auto", o.precision, o.quiet || !o.device);
     OutFile *out = out_open(o.output, 1);
     trainer_catch_signals();
 

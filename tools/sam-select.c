@@ -11,6 +11,7 @@
 #include "select.h"
 #include "stream.h"
 #include "stream_tensor.h"
+#include "ops_backend.h"
 #include "util.h"
 
 typedef enum { M_SAM, M_FISHER, M_ABS, M_RANDOM, M_MAGNITUDE, M_BITFIT, M_FULL } Method;
@@ -39,6 +40,8 @@ static void usage(void) {
         "      --include PAT    mask only tensors whose name matches the glob PAT (repeatable;\n"
         "                       default: the encoder, roberta.*)\n"
         "      --exclude PAT    never mask tensors matching PAT (repeatable)\n"
+        "      --device D       where the per-tensor top-k runs: cpu (default), cuda or auto\n"
+        "                       (the global scope always selects on the CPU)\n"
         "  -o, --output FILE    write FILE atomically instead of stdout\n"
         "  -h, --help, -V, --version\n"
         "\nThe task head (classifier.*) is always fully trainable and marked all:true; encoder\n"
@@ -52,7 +55,7 @@ typedef struct Options {
     Method method;
     double ratio;
     int global;
-    const char *model, *output, *input;
+    const char *model, *output, *input, *device;
     uint64_t seed;
     const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
     int n_include, n_exclude;
@@ -156,7 +159,7 @@ static void read_model(const Options *o, Items *items, char sha[65]) {
         x->role = role_of(o, x->name);
         if (x->role == 1 && needs_scores(o->method)) {
             x->score = xmalloc_aligned(x->numel * sizeof(float));
-            memcpy(x->score, model_param(m, i), x->numel * sizeof(float));
+            model_get_tensor(m, i, x->score);
         }
     }
     model_free(m);
@@ -165,6 +168,23 @@ static void read_model(const Options *o, Items *items, char sha[65]) {
 static void check_finite(const Item *x) {
     for (size_t i = 0; i < x->numel; i++)
         if (!isfinite(x->score[i])) die(x->name, "entry %zu is %f: cannot rank non-finite scores", i, x->score[i]);
+}
+
+/* select_topk_each through the current backend (the GPU): each tensor's scores go up, its k
+ * indices come down. */
+static int topk_on_device(const float *const *x, const size_t *n, const size_t *k, size_t T,
+                          SelectKey key, uint32_t *const *out, size_t *bad) {
+    size_t most = 1;
+    for (size_t t = 0; t < T; t++) most = n[t] > most ? n[t] : most;
+    float *dev = ops_alloc(most);
+    int rc = SELECT_OK;
+    for (size_t t = 0; t < T && rc == SELECT_OK; t++) {
+        ops_upload(dev, x[t], n[t] * sizeof(float));
+        rc = op_topk(dev, n[t], k[t], key == SELECT_VALUE, out[t]);
+        if (rc != SELECT_OK) *bad = t;
+    }
+    ops_free(dev);
+    return rc;
 }
 
 static void select_entries(const Options *o, Items *items) {
@@ -211,7 +231,8 @@ static void select_entries(const Options *o, Items *items) {
             ks[j] = select_count(o->ratio, ns[j]);
             outs[j] = xmalloc(ks[j] * sizeof(uint32_t) + 4);
         }
-        rc = select_topk_each(xs, ns, ks, n_sel, key, outs, &bad);
+        if (ops_current() == &ops_cpu_backend) rc = select_topk_each(xs, ns, ks, n_sel, key, outs, &bad);
+        else rc = topk_on_device(xs, ns, ks, n_sel, key, outs, &bad);
     }
     if (rc == SELECT_ENAN) die(sel[bad]->name, "NaN among the scores");
     if (rc != SELECT_OK) die(sel[bad]->name, "tensor too large for uint32 indices");
@@ -223,12 +244,13 @@ static void select_entries(const Options *o, Items *items) {
 }
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE };
+    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE, O_DEVICE };
     static const struct option longopts[] = {
         {"method", required_argument, 0, 'M'},  {"ratio", required_argument, 0, 'r'},
         {"scope", required_argument, 0, O_SCOPE}, {"model", required_argument, 0, 'm'},
         {"seed", required_argument, 0, 's'},    {"include", required_argument, 0, O_INCLUDE},
         {"exclude", required_argument, 0, O_EXCLUDE}, {"output", required_argument, 0, 'o'},
+        {"device", required_argument, 0, O_DEVICE},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -259,6 +281,7 @@ static void parse_args(int argc, char **argv, Options *o) {
             if (o->n_exclude == MAX_PATTERNS) die_usage("too many --exclude patterns");
             o->exclude[o->n_exclude++] = optarg;
             break;
+        case O_DEVICE: o->device = optarg; break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("sam-select (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
@@ -278,6 +301,7 @@ int main(int argc, char **argv) {
     st_set_progname(argv[0]);
     Options o;
     parse_args(argc, argv, &o);
+    ops_select(o.device ? o.device : "cpu", NULL, !o.device);
     OutFile *out = out_open(o.output, 1);
 
     Items items = {0};
