@@ -97,40 +97,88 @@ void cu_add_selected(float *dst, const uint32_t *idx, size_t k, const float *src
 }
 
 /* ---------------------------------------------------------------- embed_bwd_sparse
- * The CPU adds the tokens' gradients into dw[j] in token order.  To keep that order (and its
- * bits) without a thread per (entry, token) pair, the tokens are linked per row: next[n] =
- * the following token with the same row (-1 at the end), head[n] = 1 for a row's first
- * token.  Then one block per head token finds its row's entries in idx (binary search) and a
- * thread per entry walks the chain, summing in token order.  Work = the CPU's work. */
+ * The CPU adds the tokens' gradients into dw[j] in token order; the GPU keeps that order (and
+ * so the bits) with the tokens grouped by row:
+ *   emb_link   thread per token n: first[n] (the row's first token), rank[n] (earlier tokens
+ *              of the row), cnt[n] (tokens of the row) — N^2 compares, rows staged in shared
+ *              memory (N is a few thousand);
+ *   emb_starts one block: start of each row's group = exclusive scan of cnt over first tokens;
+ *   emb_perm   perm[start[first[n]] + rank[n]] = n: each row's tokens contiguous, in order;
+ *   emb_accumulate  block per row (its first token): the row's entries in idx by binary
+ *              search, a thread per entry summing its column over the row's tokens in order
+ *              (token lists staged in shared memory, so the loads are independent).
+ * Work = the CPU's work. */
 
 #define EMB_CHUNK 1024
 
 __device__ __forceinline__ int32_t emb_row(const int32_t *rows, int n) { return rows ? rows[n] : 0; }
 
-/* Thread per token n, comparing with every other token's row (N^2 compares, N <= a few
- * thousand), the rows staged through shared memory in chunks. */
-__global__ void emb_link(int32_t *__restrict__ next, int32_t *__restrict__ head,
-                         const int32_t *__restrict__ rows, int N) {
+__global__ void emb_link(int32_t *__restrict__ first, int32_t *__restrict__ rank,
+                         int32_t *__restrict__ cnt, const int32_t *__restrict__ rows, int N) {
     __shared__ int32_t srow[EMB_CHUNK];
     for (int nb = blockIdx.x * blockDim.x; nb < N; nb += gridDim.x * blockDim.x) {
         const int n = nb + threadIdx.x;
         const int32_t r = n < N ? emb_row(rows, n) : 0;
-        int nxt = -1, prev = 0;
+        int f = n, before = 0, total = 0;
         for (int c0 = 0; c0 < N; c0 += EMB_CHUNK) {
             const int len = N - c0 < EMB_CHUNK ? N - c0 : EMB_CHUNK;
             for (int t = threadIdx.x; t < len; t += blockDim.x) srow[t] = emb_row(rows, c0 + t);
             __syncthreads();
             if (n < N)
-                for (int t = 0; t < len; t++) {
-                    int m = c0 + t;
-                    if (srow[t] != r || m == n) continue;
-                    if (m < n) prev = 1;
-                    else if (nxt < 0) nxt = m; /* chunks and t ascend: the first is nearest */
-                }
+                for (int t = 0; t < len; t++)
+                    if (srow[t] == r) {
+                        int m = c0 + t;
+                        if (m < f) f = m;
+                        before += m < n;
+                        total++;
+                    }
             __syncthreads();
         }
-        if (n < N) next[n] = nxt, head[n] = !prev;
+        if (n < N) first[n] = f, rank[n] = before, cnt[n] = total;
     }
+}
+
+/* Inclusive block scan (sum) of ints; every thread calls; blockDim.x a multiple of 32. */
+__device__ __forceinline__ int emb_block_scan(int v, int *red) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int o = 1; o < 32; o <<= 1) {
+        int u = __shfl_sync(0xffffffffu, v, lane >= o ? lane - o : lane);
+        if (lane >= o) v += u;
+    }
+    __syncthreads();
+    if (lane == 31) red[warp] = v;
+    __syncthreads();
+    int w = lane < nw ? red[lane] : 0;
+    for (int o = 1; o < 32; o <<= 1) {
+        int u = __shfl_sync(0xffffffffu, w, lane >= o ? lane - o : lane);
+        if (lane >= o) w += u;
+    }
+    int before = __shfl_sync(0xffffffffu, w, warp > 0 ? warp - 1 : 0);
+    return v + (warp > 0 ? before : 0);
+}
+
+__global__ void emb_starts(int32_t *__restrict__ start, const int32_t *__restrict__ rank,
+                           const int32_t *__restrict__ cnt, int N) {
+    __shared__ int red[32];
+    __shared__ int carry;
+    if (threadIdx.x == 0) carry = 0;
+    __syncthreads();
+    for (int nb = 0; nb < N; nb += blockDim.x) {
+        const int n = nb + threadIdx.x;
+        const int c = n < N && rank[n] == 0 ? cnt[n] : 0;
+        const int incl = emb_block_scan(c, red);
+        const int base = carry;
+        if (n < N) start[n] = base + incl - c;
+        __syncthreads(); /* every thread has read carry */
+        if (threadIdx.x == blockDim.x - 1) carry = base + incl;
+        __syncthreads();
+    }
+}
+
+__global__ void emb_perm(int32_t *__restrict__ perm, const int32_t *__restrict__ first,
+                         const int32_t *__restrict__ rank, const int32_t *__restrict__ start, int N) {
+    for (int n = blockIdx.x * blockDim.x + threadIdx.x; n < N; n += gridDim.x * blockDim.x)
+        perm[start[first[n]] + rank[n]] = n;
 }
 
 __device__ __forceinline__ size_t emb_lower_bound(const uint32_t *a, size_t n, uint64_t v) {
@@ -144,35 +192,49 @@ __device__ __forceinline__ size_t emb_lower_bound(const uint32_t *a, size_t n, u
 }
 
 __global__ void emb_accumulate(float *__restrict__ dw, const uint32_t *__restrict__ idx, size_t k,
-                               const int32_t *__restrict__ rows, const int32_t *__restrict__ next,
-                               const int32_t *__restrict__ head, const float *__restrict__ dout,
+                               const int32_t *__restrict__ rows, const int32_t *__restrict__ rank,
+                               const int32_t *__restrict__ cnt, const int32_t *__restrict__ start,
+                               const int32_t *__restrict__ perm, const float *__restrict__ dout,
                                int N, int H) {
     __shared__ size_t range[2];
+    __shared__ int32_t tok[EMB_CHUNK];
     for (int n = blockIdx.x; n < N; n += gridDim.x) {
-        if (!head[n]) continue; /* uniform: one token per block */
+        if (rank[n] != 0) continue; /* uniform: one token per block; rows start at their first */
         /* as the CPU: the row converted to uint64 (validated rows are >= 0) */
         const uint64_t base = (uint64_t)(int64_t)emb_row(rows, n) * (uint64_t)H;
+        const int p0 = start[n], c = cnt[n];
         if (threadIdx.x == 0) {
             range[0] = emb_lower_bound(idx, k, base);
             range[1] = emb_lower_bound(idx, k, base + (uint64_t)H);
         }
         __syncthreads();
-        for (size_t j = range[0] + threadIdx.x; j < range[1]; j += blockDim.x) {
-            const size_t h = (size_t)(idx[j] - base);
-            float s = dw[j];
-            for (int t = n; t >= 0; t = next[t]) s += dout[(size_t)t * H + h];
-            dw[j] = s;
+        const size_t lo = range[0], hi = range[1];
+        for (size_t jb = lo; jb < hi; jb += blockDim.x) {
+            const size_t j = jb + threadIdx.x;
+            const size_t h = j < hi ? (size_t)(idx[j] - base) : 0;
+            float s = j < hi ? dw[j] : 0.0f;
+            for (int c0 = 0; c0 < c; c0 += EMB_CHUNK) {
+                const int len = c - c0 < EMB_CHUNK ? c - c0 : EMB_CHUNK;
+                for (int t = threadIdx.x; t < len; t += blockDim.x) tok[t] = perm[p0 + c0 + t];
+                __syncthreads();
+                if (j < hi)
+                    for (int t = 0; t < len; t++) s += dout[(size_t)tok[t] * H + h];
+                __syncthreads(); /* tok is refilled next */
+            }
+            if (j < hi) dw[j] = s;
         }
-        __syncthreads(); /* range is rewritten by the next head */
+        __syncthreads(); /* range is rewritten for the next row */
     }
 }
 
 void cu_embed_bwd_sparse(float *dw, const uint32_t *idx, size_t k, const int32_t *rows,
                          const float *dout, int N, int H) {
     if (k == 0 || N <= 0) return;
-    int32_t *next = (int32_t *)cu_scratch(0, 2 * (size_t)N * sizeof(int32_t));
-    int32_t *head = next + N;
-    KLAUNCH(emb_link, cu_blocks((size_t)N, CU_THREADS), CU_THREADS, 0, next, head, rows, N);
-    KLAUNCH(emb_accumulate, cu_blocks((size_t)N, 1), CU_THREADS, 0, dw, idx, k, rows, next, head,
-            dout, N, H);
+    int32_t *first = (int32_t *)cu_scratch(0, 5 * (size_t)N * sizeof(int32_t));
+    int32_t *rank = first + N, *cnt = rank + N, *start = cnt + N, *perm = start + N;
+    KLAUNCH(emb_link, cu_blocks((size_t)N, CU_THREADS), CU_THREADS, 0, first, rank, cnt, rows, N);
+    KLAUNCH(emb_starts, 1, 1024, 0, start, rank, cnt, N);
+    KLAUNCH(emb_perm, cu_blocks((size_t)N, CU_THREADS), CU_THREADS, 0, perm, first, rank, start, N);
+    KLAUNCH(emb_accumulate, cu_blocks((size_t)N, 1), CU_THREADS, 0, dw, idx, k, rows, rank, cnt,
+            start, perm, dout, N, H);
 }

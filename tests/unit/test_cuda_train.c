@@ -398,6 +398,8 @@ TEST(cuda_embed_bwd_sparse_exact) {
     embed_sparse_case(cu, &r, 300, 24, 40, 0, 0.3);  /* repeated rows; more tokens than a block */
     embed_sparse_case(cu, &r, 1100, 8, 700, 0, 0.5); /* > one staging chunk of rows */
     embed_sparse_case(cu, &r, 77, 16, 1, 1, 0.6);    /* rows NULL: every token in row 0 */
+    embed_sparse_case(cu, &r, 1500, 4, 1, 1, 1.0);   /* a row of > one chunk of tokens */
+    embed_sparse_case(cu, &r, 1300, 4, 2, 0, 0.7);   /* two such rows, interleaved */
     embed_sparse_case(cu, &r, 50, 16, 30, 0, 1.0);   /* every entry */
     embed_sparse_case(cu, &r, 50, 16, 30, 0, 0.0);   /* k = 0 */
 }
