@@ -1,8 +1,8 @@
 /* embed.cu — embeddings forward/backward and the <s> gather (ops.h contracts).
  *
- * The embedding backward is a deterministic segmented sum (no atomics): the tokens are
- * stably sorted by row (rank = #smaller rows + #equal rows before it, O(N^2) compares over
- * shared-memory tiles: N is a batch of tokens, a few thousand), the sorted list is cut into
+ * The embedding backward is a deterministic segmented sum (no float atomics): the tokens are
+ * stably sorted by row (rank = #smaller rows + #equal rows before it, O(N^2) compares spread
+ * over a 2-D grid: N is a batch of tokens, a few thousand), the sorted list is cut into
  * pieces of EMB_PIECE positions, each piece sums its runs of equal rows in token order
  * (partials in scratch slot 0), and the first position of every row adds the partials of its
  * pieces in order to dw.  A row whose tokens fit in one piece is summed in token order, as on
@@ -11,6 +11,8 @@
 #include "cuda_common.h"
 
 #define EMB_PIECE 32
+
+extern cudaStream_t cu_stream; /* backend.cu (cuda_compat.h declares it for nvcc only) */
 
 __global__ void embed_fwd_kernel(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                                  const float *wte, const float *wpe, const float *wtt, int N, int H) {
@@ -23,27 +25,35 @@ __global__ void embed_fwd_kernel(float *out, const int32_t *ids, const int32_t *
     }
 }
 
-/* perm[rank] = n, skey[rank] = row of token n: the tokens stably sorted by row. */
-__global__ void embed_rank_kernel(int *perm, int *skey, const int32_t *rows, int N) {
+/* Stable ranks of the tokens by row, rank[n] = #{m: row m < row n} + #{m < n: row m == row n},
+ * counted over a 2-D grid: block (x, y) compares its CU_THREADS tokens with the CU_THREADS
+ * tokens of chunk y (held in shared memory) and adds its counts with integer atomics (exact,
+ * so the order of the additions does not matter).  rank must be zero before. */
+__global__ void embed_rank_kernel(int *rank, const int32_t *rows, int N) {
     __shared__ int tile[CU_THREADS];
-    for (long base = (long)blockIdx.x * blockDim.x; base < N; base += (long)gridDim.x * blockDim.x) {
-        long n = base + threadIdx.x;
-        int ok = n < N, key = ok && rows ? rows[n] : 0, rank = 0;
-        for (int t0 = 0; t0 < N; t0 += blockDim.x) {
+    for (long m0 = (long)blockIdx.y * blockDim.x; m0 < N; m0 += (long)gridDim.y * blockDim.x)
+        for (long base = (long)blockIdx.x * blockDim.x; base < N; base += (long)gridDim.x * blockDim.x) {
             __syncthreads(); /* the previous tile is read */
-            int m = t0 + (int)threadIdx.x;
+            long m = m0 + threadIdx.x;
             tile[threadIdx.x] = m < N && rows ? rows[m] : 0;
             __syncthreads();
-            int len = N - t0 < (int)blockDim.x ? N - t0 : (int)blockDim.x;
+            long n = base + threadIdx.x;
+            if (n >= N) continue;
+            int key = rows ? rows[n] : 0, cnt = 0;
+            int len = N - m0 < (long)blockDim.x ? (int)(N - m0) : (int)blockDim.x;
             for (int k = 0; k < len; k++) {
                 int km = tile[k];
-                rank += km < key || (km == key && t0 + k < n);
+                cnt += km < key || (km == key && m0 + k < n);
             }
+            if (cnt) atomicAdd(&rank[n], cnt);
         }
-        if (ok) {
-            perm[rank] = (int)n;
-            skey[rank] = key;
-        }
+}
+
+/* perm[rank[n]] = n, skey[rank[n]] = row of token n: the tokens stably sorted by row. */
+__global__ void embed_perm_kernel(int *perm, int *skey, const int *rank, const int32_t *rows, int N) {
+    for (long n = (long)blockIdx.x * blockDim.x + threadIdx.x; n < N; n += (long)gridDim.x * blockDim.x) {
+        perm[rank[n]] = (int)n;
+        skey[rank[n]] = rows ? rows[n] : 0;
     }
 }
 
@@ -93,13 +103,16 @@ __global__ void embed_final_kernel(float *dw, const float *part, const int *skey
 
 static void scatter_rows(float *dw, const int32_t *rows, const float *dout, int N, int H) {
     size_t part_bytes = ((size_t)N * H * sizeof(float) + 255) / 256 * 256;
-    char *s = (char *)cu_scratch(0, part_bytes + 2 * (size_t)N * sizeof(int));
+    char *s = (char *)cu_scratch(0, part_bytes + 3 * (size_t)N * sizeof(int));
     float *part = (float *)s;
-    int *perm = (int *)(s + part_bytes), *skey = perm + N;
-    KLAUNCH(embed_rank_kernel, cu_blocks((size_t)N, CU_THREADS), CU_THREADS, 0, perm, skey, rows, N);
-    unsigned pieces = cu_blocks((size_t)N, EMB_PIECE);
-    KLAUNCH(embed_piece_kernel, pieces, CU_THREADS, 0, part, perm, skey, dout, N, H);
-    KLAUNCH(embed_final_kernel, cu_blocks((size_t)N, 1), CU_THREADS, 0, dw, part, skey, N, H);
+    int *perm = (int *)(s + part_bytes), *skey = perm + N, *rank = skey + N;
+    CU_CHECK(cudaMemsetAsync(rank, 0, (size_t)N * sizeof(int), cu_stream));
+    unsigned tb = cu_blocks((size_t)N, CU_THREADS);
+    dim3 grid(tb, tb > 65535u ? 65535u : tb);
+    KLAUNCH(embed_rank_kernel, grid, CU_THREADS, 0, rank, rows, N);
+    KLAUNCH(embed_perm_kernel, tb, CU_THREADS, 0, perm, skey, (const int *)rank, rows, N);
+    KLAUNCH(embed_piece_kernel, cu_blocks((size_t)N, EMB_PIECE), CU_THREADS, 0, part, (const int *)perm, (const int *)skey, dout, N, H);
+    KLAUNCH(embed_final_kernel, cu_blocks((size_t)N, 1), CU_THREADS, 0, dw, (const float *)part, (const int *)skey, N, H);
 }
 
 void cu_embed_fwd(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,

@@ -302,9 +302,9 @@ TEST(cuda_kern_softmax) {
 TEST(cuda_kern_embed) {
     const OpsBackend *cu = cuda_or_skip(), *cpu = &ops_cpu_backend;
     if (!cu) return;
-    const int Ns[] = {1, 37, 150}, Hs[] = {24, 768};
+    const int Ns[] = {1, 37, 150, 600}, Hs[] = {24, 768};
     const int V = 50, P = 40, TT = 2;
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < 4; a++)
         for (int c = 0; c < 2; c++)
             for (int mode = 0; mode < 3; mode++) { /* 0 all; 1 tt NULL, dwpe NULL; 2 only dwtt */
                 int N = Ns[a], H = Hs[c];
