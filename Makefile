@@ -21,7 +21,6 @@ CFLAGS_BASE = -std=c11 -g $(WARN) -fopenmp -D_GNU_SOURCE -Ilib
 OPT      = -O3 -march=native
 LIBS     = -lmsgpackc -ljansson -lpcre2-8 -larchive -lcrypto -ldnnl -lgsl -lgslcblas -lm -fopenmp
 
-CXX     ?= g++
 CUDA    ?= 1
 NVCC    ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
@@ -29,9 +28,9 @@ NVCCFLAGS = -std=c++17 -O3 -lineinfo -gencode arch=compute_90,code=sm_90 \
             -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
             -Ilib -Ikernels
 CU_SRC   = $(wildcard kernels/*.cu)
-EMU_SRC  = $(wildcard kernels/emu/*.cpp)
 CU_HDR   = $(wildcard kernels/*.h kernels/*.cuh kernels/emu/*.h)
-CXXFLAGS_EMU = -std=c++17 -g -Wall -Wextra -Wno-unused-parameter -DSPARSETUNE_CUDA_EMU -Ilib -Ikernels
+include kernels/emu/emu.mk
+.DEFAULT_GOAL := all
 
 TOOLS    = $(basename $(notdir $(wildcard tools/*.c)))
 LIB_SRC  = $(wildcard lib/*.c)
@@ -69,9 +68,9 @@ S_CUDA_LIBS = -lstdc++
 $(S)/kernels/none.o: kernels/none.c lib/ops_backend.h lib/ops.h | $(S)/kernels
 	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
 $(S)/kernels/%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(S)/kernels $(S)/kernels/emu
-	$(CXX) $(CXXFLAGS_EMU) $(SANFLAGS) -x c++ -c $< -o $@
+	$(EMU_CXX) $(EMU_CXXFLAGS) $(SANFLAGS) -x c++ -c $< -o $@
 $(S)/kernels/emu/%.o: kernels/emu/%.cpp $(CU_HDR) | $(S)/kernels/emu
-	$(CXX) $(CXXFLAGS_EMU) $(SANFLAGS) -c $< -o $@
+	$(EMU_CXX) $(EMU_CXXFLAGS) $(SANFLAGS) -c $< -o $@
 
 # ---- optimised objects ----
 $(B)/lib/%.o: lib/%.c $(HEADERS) | $(B)/lib
@@ -110,19 +109,21 @@ bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(S)/lib $(S)/tools $(
 ifeq ($(SAN),1)
 TEST_BIN  = $(S)/bin
 UNIT      = $(S)/unit-tests
+EMU_TEST  = $(EMU_T)/test_emu_san
 TEST_ENV  = ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 else
 TEST_BIN  = bin
 UNIT      = $(B)/unit-tests
+EMU_TEST  = $(EMU_T)/test_emu
 TEST_ENV  =
 endif
 
-test-build: all $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS))
+test-build: all $(UNIT) $(addprefix $(TEST_BIN)/,$(TOOLS)) $(EMU_TEST)
 
 # The unit-test harness and bats both print a summary; tests/run-tests combines them into
 # the last line "N passed, N failed[, N skipped]".
 test: test-build
-	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) tests/run-tests $(UNIT)
+	$(TEST_ENV) SPARSETUNE_BIN=$(TEST_BIN) EMU_TEST=$(EMU_TEST) tests/run-tests $(UNIT)
 
 # Benchmark programs: tests/bench/*.c -> build/opt/bench/<name> (optimised, one file each).
 # BENCH_LIBS_<name> adds libraries for one program only (OpenBLAS: sgemm-peak's comparison).

@@ -88,8 +88,10 @@ PY
   need_cuda
   gradacc --model "$CT/tiny" --steps 2 --batch 8 --seed 1 --device cpu -q "$CT/train.ex" -o "$CT/gt.cpu"
   gradacc --model "$CT/tiny" --steps 2 --batch 8 --seed 1 --device cuda -q "$CT/train.ex" -o "$CT/gt.cu"
-  sam-select --ratio 0.05 "$CT/gt.cpu" -o "$CT/mk.cpu"
-  sam-select --ratio 0.05 "$CT/gt.cu" -o "$CT/mk.cu"
+  # the key bias's gradient is zero in exact arithmetic (softmax ignores a constant added to a
+  # row of scores): its ranking is rounding noise on any device, so it is left out here
+  sam-select --ratio 0.05 --exclude '*key.bias' "$CT/gt.cpu" -o "$CT/mk.cpu"
+  sam-select --ratio 0.05 --exclude '*key.bias' "$CT/gt.cu" -o "$CT/mk.cu"
   cmp_streams "$CT/mk.cu" "$CT/mk.cpu" 0
   for d in cpu cuda; do
     masktrain --model "$CT/tiny" --mask "$CT/mk.cpu" --dev "$CT/val.ex" --seed 1 --max-steps 6 \
@@ -116,9 +118,11 @@ def recs(p):
 pc, pg = recs(d + "/p.cpu"), recs(d + "/p.cuda")
 assert [r.get("pred") for r in pc] == [r.get("pred") for r in pg], "predictions differ"
 mc, mg = recs(d + "/m.cpu"), recs(d + "/m.cuda")
-vc = [r["value"] for r in mc if "value" in r]; vg = [r["value"] for r in mg if "value" in r]
+vc = [r["metric"] for r in mc if "metric" in r]; vg = [r["metric"] for r in mg if "metric" in r]
 assert vc and vc == vg, (vc, vg)
-print("same", len(pc), vc)
+lc = [r["loss"] for r in mc if "loss" in r]; lg = [r["loss"] for r in mg if "loss" in r]
+assert all(abs(x - y) <= 1e-5 * abs(x) for x, y in zip(lc, lg)), (lc, lg)
+print("same", len(pc), vc, lc, lg)
 PY
   echo "$output"
   assert_success

@@ -145,6 +145,18 @@ static double rel(const float *a, const float *b, size_t n) {
     return s > 0 ? sqrt(d / s) : sqrt(d);
 }
 
+static double norm2(const float *a, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * a[i];
+    return sqrt(s);
+}
+
+static double diff2(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return sqrt(s);
+}
+
 static void random_params(HeadKind head, int nl, float **out, size_t *total) {
     HfConfig c = cuda_cfg();
     ops_use(&ops_cpu_backend);
@@ -172,11 +184,24 @@ static void compare_head(HeadKind head, int nl, int sparse) {
     HfConfig c = cuda_cfg();
     ops_use(&ops_cpu_backend);
     Model *m = model_create(&c, head, nl);
+    /* Gradients that are zero in exact arithmetic (the key bias: softmax ignores a constant
+     * added to a row of scores; the span attention bias likewise) are rounding noise on
+     * both backends; they are compared against the largest gradient norm instead. */
+    double top = 0;
+    for (int i = 0; i < m->n_params; i++)
+        if (a.grad[i]) top = fmax(top, norm2(a.grad[i], a.n[i]));
     double worst = 0;
     for (int i = 0; i < m->n_params; i++) {
         CHECK_EQ_INT(a.n[i], g.n[i]);
         if (!a.grad[i] || a.n[i] != g.n[i]) continue;
-        double e = rel(g.grad[i], a.grad[i], a.n[i]);
+        double e;
+        if (norm2(a.grad[i], a.n[i]) < 1e-6 * top) {
+            e = diff2(g.grad[i], a.grad[i], a.n[i]) / top;
+            CHECK_MSG(e <= 1e-6, "head %d sparse %d: %s: a zero gradient is %.3g of the largest", (int)head,
+                      sparse, m->info[i].name, e);
+            continue;
+        }
+        e = rel(g.grad[i], a.grad[i], a.n[i]);
         worst = e > worst ? e : worst;
         CHECK_MSG(e <= 1e-4, "head %d sparse %d: %s: relative error %.3g", (int)head, sparse,
                   m->info[i].name, e);
@@ -213,7 +238,8 @@ static void train_steps(const OpsBackend *be, const float *params, int decay_fro
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
         if (p->is_head) { optim_add(&o, m, i, NULL, 0); continue; }
-        if (i % 2) continue;
+        if (i % 2 || strstr(p->name, "key.bias")) continue; /* zero in exact arithmetic: Adam
+                                                              * would amplify rounding noise */
         size_t k = 0;
         for (size_t j = 0; j < p->numel; j++)
             if (rng_uniform(&r) < 0.2) idx[k++] = (uint32_t)j;
