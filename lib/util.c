@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -7,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +152,12 @@ OutFile *out_open(const char *path, int binary) {
         return o;
     }
     o->path = xstrdup(path);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        o->fp = fopen(path, "wb");
+        if (!o->fp) die(path, "cannot open: %s", strerror(errno));
+        return o;
+    }
     size_t n = strlen(path) + 32;
     o->tmp_path = xmalloc(n);
     snprintf(o->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
@@ -175,7 +184,7 @@ void out_commit(OutFile *o) {
     if (fflush(o->fp) != 0 || ferror(o->fp)) die(where, "write error: %s", strerror(errno));
     if (o->path) {
         if (fclose(o->fp) != 0) die(where, "write error: %s", strerror(errno));
-        if (rename(o->tmp_path, o->path) != 0) die(where, "cannot rename: %s", strerror(errno));
+        if (o->tmp_path && rename(o->tmp_path, o->path) != 0) die(where, "cannot rename: %s", strerror(errno));
         for (int i = 0; i < MAX_PENDING; i++)
             if (pending_tmp[i] == o->tmp_path) pending_tmp[i] = NULL;
         free(o->tmp_path);

@@ -46,11 +46,13 @@ char *read_whole_file(const char *path, size_t *len);
 
 /* Output file handling: out_open(path) returns stdout for NULL/"-" (refusing a terminal when
  * binary != 0), otherwise a temporary file next to path that out_commit() renames into place.
- * If the tool dies before out_commit(), the temporary file is removed: no partial outputs. */
+ * If the tool dies before out_commit(), the temporary file is removed: no partial outputs.
+ * A path that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written
+ * directly: renaming a temporary file onto it would replace the device or pipe. */
 typedef struct OutFile {
     FILE *fp;
     char *path;     /* final path, NULL for stdout */
-    char *tmp_path; /* temporary path, NULL for stdout */
+    char *tmp_path; /* temporary path, NULL for stdout and direct writes */
 } OutFile;
 OutFile *out_open(const char *path, int binary);
 void out_commit(OutFile *o); /* flush, fsync-free close, rename; dies on write errors */

@@ -126,3 +126,10 @@ print('ok')" <(inspect --json --max-elems 0 "$MTMP/$f.st")
   run gradacc --help
   assert_success
 }
+
+@test "-o /dev/null writes through the device (no temporary file renamed onto it)" {
+  gradacc --model "$MTMP/tiny" --steps 1 --batch 2 -q "$MTMP/train.ex" -o /dev/null
+  [ -c /dev/null ]
+  ls /dev/null.tmp.* 2>/dev/null && false || true
+  gradacc --model "$MTMP/tiny" --steps 1 --batch 2 -q "$MTMP/train.ex" -o /dev/stdout | inspect - | grep -q 'role: "grads"'
+}
