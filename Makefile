@@ -8,7 +8,7 @@
 #   make deps            install the Debian packages the build and tests need (apt-get, npm)
 #
 # CUDA (kernels/, see kernels/README.md): the optimised build compiles kernels/*.cu with nvcc
-# when it is found (NVCC=..., or CUDA=0 to leave it out) and links cuBLAS; without nvcc it links
+# when it is found (NVCC=..., or CUDA=0 to leave it out; CUDA=emu: the emulator) and links cuBLAS; without nvcc it links
 # kernels/none.c and `--device cuda` says why.  The sanitizer (test) build always compiles the
 # same kernels with g++ for the CPU emulator (kernels/emu/), so the tests run them everywhere.
 
@@ -45,7 +45,13 @@ SANFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 all: $(addprefix bin/,$(TOOLS))
 
 # ---- the CUDA backend's objects: nvcc (real GPU), none (no nvcc), emu (tests, any machine) ----
-ifeq ($(and $(filter 1,$(CUDA)),$(NVCC),$(CU_SRC)),)
+ifeq ($(CUDA),emu)
+# the emulator in the optimised build (dry runs of tests/device/ scripts; slow, for tests)
+CUDA_BUILD = emu
+B_CUDA_OBJ = $(patsubst kernels/%.cu,$(B)/kernels/emu-%.o,$(CU_SRC)) \
+             $(patsubst kernels/emu/%.cpp,$(B)/kernels/emu/%.o,$(EMU_SRC))
+B_CUDA_LIBS = -lstdc++
+else ifeq ($(and $(filter 1,$(CUDA)),$(NVCC),$(CU_SRC)),)
 CUDA_BUILD = none
 B_CUDA_OBJ = $(B)/kernels/none.o
 B_CUDA_LIBS =
@@ -58,6 +64,10 @@ $(B)/kernels/none.o: kernels/none.c lib/ops_backend.h lib/ops.h | $(B)/kernels
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
 $(B)/kernels/%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(B)/kernels
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+$(B)/kernels/emu-%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(B)/kernels
+	$(EMU_CXX) $(EMU_CXXFLAGS) -O2 -x c++ -c $< -o $@
+$(B)/kernels/emu/%.o: kernels/emu/%.cpp $(CU_HDR) | $(B)/kernels/emu
+	$(EMU_CXX) $(EMU_CXXFLAGS) -O2 -c $< -o $@
 ifeq ($(CU_SRC),)
 S_CUDA_OBJ = $(S)/kernels/none.o
 else
@@ -101,7 +111,7 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a $(B_CUDA_OBJ)
 	$(CC) $(OPT) $^ $(LIBS) $(B_CUDA_LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(S)/lib $(S)/tools $(S)/unit $(S)/bin \
+bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(B)/kernels/emu $(S)/lib $(S)/tools $(S)/unit $(S)/bin \
   $(S)/kernels $(S)/kernels/emu:
 	mkdir -p $@
 

@@ -171,6 +171,7 @@ static void fill_table(OpsBackend &t) {
     t.scatter = cu_scatter;
     t.scale = cu_scale;
     t.sumsq = cu_sumsq;
+    t.sumsq_many = cu_sumsq_many;
     t.reduce_into = cu_reduce_into;
     t.adamw = cu_adamw;
     t.topk = cu_topk;

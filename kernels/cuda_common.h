@@ -132,6 +132,7 @@ void cu_gather(float *dst, const float *src, const uint32_t *idx, size_t k);
 void cu_scatter(float *dst, const uint32_t *idx, size_t k, const float *src);
 void cu_scale(float *x, size_t n, float f);
 double cu_sumsq(const float *x, size_t n);
+double cu_sumsq_many(const float *const *x, const size_t *n, int count);
 void cu_reduce_into(float *acc, const float *g, size_t n, int kind);
 void cu_adamw(float *theta, float *g, float *m, float *v, const uint32_t *idx, size_t k, const AdamwStep *s);
 int cu_topk(const float *x, size_t n, size_t k, int key, uint32_t *out);

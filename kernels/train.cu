@@ -66,6 +66,35 @@ double cu_sumsq(const float *x, size_t n) {
     return r;
 }
 
+/* Many tensors: each tensor's two stages as above (the partials reuse one buffer: the stream
+ * orders the kernels), its sum into res[t]; one block adds res[0..count) in order; one
+ * download.  The same bits as adding the cu_sumsq results in order on the host. */
+__global__ void tr_sum_in_order(double *__restrict__ out, const double *__restrict__ res, int count) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        double s = 0.0;
+        for (int t = 0; t < count; t++) s += res[t];
+        *out = s;
+    }
+}
+
+double cu_sumsq_many(const float *const *x, const size_t *n, int count) {
+    if (count <= 0) return 0.0;
+    double *w = (double *)cu_scratch(0, (SUMSQ_MAX_BLOCKS + (size_t)count + 1) * sizeof(double));
+    double *out = w, *res = w + 1, *part = w + 1 + count;
+    cu_zero((float *)res, (size_t)count * 2); /* empty tensors contribute 0 */
+    for (int t = 0; t < count; t++) {
+        if (n[t] == 0) continue;
+        unsigned nb = cu_blocks(n[t], CU_THREADS * 8);
+        if (nb > SUMSQ_MAX_BLOCKS) nb = SUMSQ_MAX_BLOCKS;
+        KLAUNCH(tr_sumsq_partial, nb, CU_THREADS, 0, part, x[t], n[t]);
+        KLAUNCH(tr_sumsq_final, 1, 1024, 0, res + t, part, nb);
+    }
+    KLAUNCH(tr_sum_in_order, 1, 32, 0, out, res, count);
+    double r;
+    cu_download(&r, out, sizeof r);
+    return r;
+}
+
 /* ---------------------------------------------------------------- reduce_into
  * __fmul_rn / __fadd_rn: no FMA contraction, so the bits equal the CPU's acc + g*g. */
 

@@ -89,6 +89,7 @@ void op_gather(float *dst, const float *src, const uint32_t *idx, size_t k) { op
 void op_scatter(float *dst, const uint32_t *idx, size_t k, const float *src) { ops_cur->scatter(dst, idx, k, src); }
 void op_scale(float *x, size_t n, float f) { ops_cur->scale(x, n, f); }
 double op_sumsq(const float *x, size_t n) { return ops_cur->sumsq(x, n); }
+double op_sumsq_many(const float *const *x, const size_t *n, int count) { return ops_cur->sumsq_many(x, n, count); }
 void op_reduce_into(float *acc, const float *g, size_t n, int kind) { ops_cur->reduce_into(acc, g, n, kind); }
 void op_adamw(float *theta, float *g, float *m, float *v, const uint32_t *idx, size_t k, const AdamwStep *s) { ops_cur->adamw(theta, g, m, v, idx, k, s); }
 int op_topk(const float *x, size_t n, size_t k, int key, uint32_t *out) { return ops_cur->topk(x, n, k, key, out); }

@@ -154,6 +154,9 @@ void op_scatter(float *dst, const uint32_t *idx, size_t k, const float *src); /*
 void op_scale(float *x, size_t n, float f);                                   /* x *= f */
 /* Sum of x[i]^2 over x[0..n), accumulated in double, returned to the host. */
 double op_sumsq(const float *x, size_t n);
+/* Sum over t < count of op_sumsq(x[t], n[t]) with one round trip to the host (x: a host array
+ * of backend pointers) — the gradient norm of many tensors without a sync per tensor. */
+double op_sumsq_many(const float *const *x, const size_t *n, int count);
 /* acc[i] += g[i] (OP_REDUCE_SUM), g[i]^2 (OP_REDUCE_SUMSQ) or |g[i]| (OP_REDUCE_ABS). */
 enum { OP_REDUCE_SUM = 0, OP_REDUCE_SUMSQ = 1, OP_REDUCE_ABS = 2 };
 void op_reduce_into(float *acc, const float *g, size_t n, int kind);

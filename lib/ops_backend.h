@@ -68,6 +68,7 @@ typedef struct OpsBackend {
     void (*scatter)(float *dst, const uint32_t *idx, size_t k, const float *src);
     void (*scale)(float *x, size_t n, float f);
     double (*sumsq)(const float *x, size_t n);
+    double (*sumsq_many)(const float *const *x, const size_t *n, int count);
     void (*reduce_into)(float *acc, const float *g, size_t n, int kind);
     void (*adamw)(float *theta, float *g, float *m, float *v, const uint32_t *idx, size_t k, const AdamwStep *s);
     int (*topk)(const float *x, size_t n, size_t k, int key, uint32_t *out);

@@ -858,6 +858,12 @@ static double cpu_sumsq(const float *x, size_t n) {
     return s;
 }
 
+static double cpu_sumsq_many(const float *const *x, const size_t *n, int count) {
+    double s = 0;
+    for (int t = 0; t < count; t++) s += cpu_sumsq(x[t], n[t]);
+    return s;
+}
+
 static void cpu_reduce_into(float *acc, const float *g, size_t n, int kind) {
 #pragma omp parallel for if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++)
@@ -933,6 +939,7 @@ const OpsBackend ops_cpu_backend = {
     .scatter = cpu_scatter,
     .scale = cpu_scale,
     .sumsq = cpu_sumsq,
+    .sumsq_many = cpu_sumsq_many,
     .reduce_into = cpu_reduce_into,
     .adamw = cpu_adamw,
     .topk = cpu_topk,

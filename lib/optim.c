@@ -65,9 +65,12 @@ size_t optim_trainable(const Optim *o) {
 }
 
 double optim_grad_norm(const Optim *o, Model *m) {
-    double s = 0;
-    for (int i = 0; i < o->n; i++) /* k floats per tensor: compact for sparse tensors */
-        s += op_sumsq(model_grad(m, o->t[i].idx), o->t[i].k);
+    /* k floats per tensor: compact for sparse tensors; one round trip for all of them */
+    const float **g = xmalloc((size_t)(o->n ? o->n : 1) * sizeof *g);
+    size_t *n = xmalloc((size_t)(o->n ? o->n : 1) * sizeof *n);
+    for (int i = 0; i < o->n; i++) g[i] = model_grad(m, o->t[i].idx), n[i] = o->t[i].k;
+    double s = op_sumsq_many(g, n, o->n);
+    free(g), free(n);
     return sqrt(s);
 }
 

@@ -56,7 +56,7 @@ def main():
     p.add_argument("--len", type=int, default=128, dest="length")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--precision", default="fp32,tf32,bf16")
-    a = p.parse_args()
+    a, _ = p.parse_known_args()  # sizes it does not take (--layers ...) are for cuda-step
     from transformers import RobertaConfig, RobertaForSequenceClassification
     cfg = RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1,
                         num_labels=2)

@@ -7,14 +7,17 @@
 set -eu
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 out=$root/.device
+#   CUDA=emu tests/device/bundle.sh   the same with the CPU emulator instead of nvcc, for a dry
+#                                     run of h200-check.sh here (with small CHECK/BENCH sizes)
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
-[ -x "$nvcc" ] || { echo "bundle.sh: nvcc not found" >&2; exit 1; }
+cuda=${CUDA:-1}
+[ "$cuda" = emu ] || [ -x "$nvcc" ] || { echo "bundle.sh: nvcc not found" >&2; exit 1; }
 grep -qx '/.device/' "$root/.git/info/exclude" 2>/dev/null || echo '/.device/' >>"$root/.git/info/exclude"
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 # the working tree as it is (tracked and untracked-not-ignored files), built from scratch
 (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf -) | tar -xf - -C "$src"
-make -C "$src" -j"$(nproc)" NVCC="$nvcc" CUDA=1 OPT='-O3 -march=x86-64-v3' \
+make -C "$src" -j"$(nproc)" NVCC="$nvcc" CUDA="$cuda" OPT='-O3 -march=x86-64-v3' \
   all build/opt/unit-tests build/opt/bench/cuda-step >"$src/build.log" 2>&1 ||
   { tail -30 "$src/build.log" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"

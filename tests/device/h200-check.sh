@@ -4,6 +4,10 @@
 # against PyTorch eager.  Needs .device/ from bundle.sh.  Prints a short table last; full
 # logs go to $OUT (or /tmp/h200-out).
 #   QUICK=1  parity only, no benchmark
+#   CHECK="--batch 8 --len 128"   sizes of the roberta-base parity check (cuda-step --check)
+#   BENCH="--batch 32 --len 128 --steps 20"   sizes of the benchmark (cuda-step, PyTorch)
+CHECK=${CHECK:---batch 8 --len 128}
+BENCH=${BENCH:---batch 32 --len 128 --steps 20}
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/h200-out}
@@ -33,9 +37,9 @@ tail -1 "$OUT/unit.txt" | tee -a "$OUT/summary.txt"
 grep -E "^(FAIL|fail)|relative error" "$OUT/unit.txt" | head -20 | tee -a "$OUT/summary.txt"
 
 # 2. roberta-base parity, dropout on, dense and masked, fp32/tf32/bf16
-log "roberta-base gradients, batch 8 x 128 (CPU reference on $(nproc) cores)"
-cuda-step --check --batch 8 --len 128 >"$OUT/check.jsonl" 2>>"$OUT/stderr.txt"
-cuda-step --check --batch 8 --len 128 --ratio 0.005 >>"$OUT/check.jsonl" 2>>"$OUT/stderr.txt"
+log "roberta-base gradients, $CHECK (CPU reference on $(nproc) cores)"
+cuda-step --check $CHECK >"$OUT/check.jsonl" 2>>"$OUT/stderr.txt"
+cuda-step --check $CHECK --ratio 0.005 >>"$OUT/check.jsonl" 2>>"$OUT/stderr.txt"
 
 # 3. the tools end to end: gradacc -> sam-select -> masktrain -> evaluate on both devices
 log "tools: gradacc, sam-select, masktrain, evaluate (tiny model)"
@@ -63,12 +67,13 @@ rm -rf "$T"
 
 if [ "${QUICK:-0}" != 1 ]; then
   # 4. benchmark: ours full and masked, PyTorch eager full, batch 32 x 128, each precision
-  log "benchmark, batch 32 x 128"
+  log "benchmark, $BENCH"
   for p in fp32 tf32 bf16; do
-    cuda-step --batch 32 --len 128 --steps 20 --precision $p >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
-    cuda-step --batch 32 --len 128 --steps 20 --precision $p --ratio 0.005 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
+    cuda-step $BENCH --precision $p >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
+    cuda-step $BENCH --precision $p --ratio 0.005 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
   done
-  PYTHONUNBUFFERED=1 python3 tests/bench/torch_cuda_step.py --batch 32 --len 128 --steps 20 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
+  PYTHONUNBUFFERED=1 python3 tests/bench/torch_cuda_step.py $BENCH \
+    >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
 fi
 
 python3 - "$OUT" <<'PY' | tee -a "$OUT/summary.txt"
@@ -77,14 +82,14 @@ out = sys.argv[1]
 def rows(f):
     p = os.path.join(out, f)
     return [json.loads(l) for l in open(p) if l.startswith("{")] if os.path.exists(p) else []
-print("\nparity, roberta-base, batch 8 x 128, dropout on (relative error per tensor, worst)")
+print("\nparity (cuda-step --check), dropout on (relative error per tensor, worst)")
 print(f"{'mask':8} {'precision':9} {'loss rel':>9} {'worst':>9} {'mean':>9}  worst tensor")
 for r in rows("check.jsonl"):
     print(f"{'p=%g' % r['ratio'] if r['ratio'] else 'dense':8} {r['precision']:9} {r['loss_rel_err']:9.2e} "
           f"{r['worst_tensor_rel_err']:9.2e} {r['mean_tensor_rel_err']:9.2e}  {r['worst_tensor']}")
 b = rows("bench.jsonl")
 if b:
-    print("\nbenchmark, batch 32 x 128 (median s/step; ours vs PyTorch eager, same precision)")
+    print("\nbenchmark (median s/step; ours vs PyTorch eager, same precision)")
     print(f"{'precision':9} {'torch':>8} {'full':>8} {'masked':>8} {'torch/full':>10} {'full/masked':>11} {'TFLOP/s':>8} {'gemm TF/s':>9} {'% gemm':>7}")
     for p in ("fp32", "tf32", "bf16"):
         t = next((r for r in b if r["bench"] == "pytorch" and r["precision"] == p), None)

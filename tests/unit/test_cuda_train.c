@@ -181,6 +181,33 @@ TEST(cuda_sumsq_matches_double_loop) {
     }
 }
 
+/* Many tensors at once: the same bits as adding the single sums in order. */
+TEST(cuda_sumsq_many_equals_single_sums) {
+    const OpsBackend *cu = cuda_or_skip();
+    if (!cu) return;
+    Rng r;
+    rng_init(&r, 44, RNG_STREAM_RANDOM_MASK, 0);
+    static const size_t ns[] = {5, 0, 100003, 1, 4096, 77};
+    enum { T = sizeof ns / sizeof *ns };
+    float *h[T];
+    const float *d[T], *hc[T];
+    double want = 0, cpu_want = 0;
+    for (int t = 0; t < T; t++) {
+        h[t] = xmalloc((ns[t] ? ns[t] : 1) * sizeof(float));
+        fill_normal(&r, h[t], ns[t], 2.0f);
+        d[t] = dev_floats(cu, h[t], ns[t]);
+        hc[t] = h[t];
+        want += cu->sumsq(d[t], ns[t]);
+        cpu_want += ops_cpu_backend.sumsq(h[t], ns[t]);
+    }
+    double got = cu->sumsq_many(d, ns, T);
+    CHECK(memcmp(&got, &want, sizeof got) == 0);
+    CHECK_NEAR(ops_cpu_backend.sumsq_many(hc, ns, T), cpu_want, 0);
+    CHECK_NEAR(got, cpu_want, 1e-12 * cpu_want);
+    CHECK(cu->sumsq_many(d, ns, 0) == 0.0);
+    for (int t = 0; t < T; t++) cu->free((void *)d[t]), free(h[t]);
+}
+
 TEST(cuda_reduce_into_exact) {
     const OpsBackend *cu = cuda_or_skip();
     if (!cu) return;
