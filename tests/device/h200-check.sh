@@ -60,9 +60,11 @@ T=$(mktemp -d)
     echo -n "$x: "; PYTHONPATH=tests/tools python3 tests/tools/cmp_tensors.py "$T/$x.cuda.safetensors" "$T/$x.cpu.safetensors" 1e-4
   done
   echo -n "mask from GPU gradients: "; PYTHONPATH=tests/tools python3 tests/tools/cmp_tensors.py "$T/m.cuda.safetensors" "$T/m.cpu.safetensors" 0
-  echo "evaluate: cpu $(inspect --json "$T/e.cpu" | grep -o '"metric":[^,}]*' | head -1) cuda $(inspect --json "$T/e.cuda" | grep -o '"metric":[^,}]*' | head -1)"
+  for d in cpu cuda; do
+    echo "evaluate $d: $(inspect --json "$T/e.$d" | python3 -c 'import json,sys; r=[json.loads(l) for l in sys.stdin][1]; print(r["metric_name"], r["metric"], "loss", r["loss"])')"
+  done
 } >"$OUT/tools.txt" 2>&1
-tail -4 "$OUT/tools.txt" | tee -a "$OUT/summary.txt"
+tail -5 "$OUT/tools.txt" | tee -a "$OUT/summary.txt"
 rm -rf "$T"
 
 if [ "${QUICK:-0}" != 1 ]; then
