@@ -7,6 +7,9 @@
 #include "util.h"
 
 static const OpsBackend *ops_cur = &ops_cpu_backend;
+static char ops_label[384] = "cpu";
+
+const char *ops_device_label(void) { return ops_label; }
 
 const OpsBackend *ops_current(void) { return ops_cur; }
 void ops_use(const OpsBackend *b) { ops_cur = b; }
@@ -34,13 +37,15 @@ const OpsBackend *ops_select(const char *device, const char *precision, int quie
         else if (strcmp(device, "cuda") == 0) die("--device cuda", "%s", err);
     }
     if (b == &ops_cpu_backend) {
+        snprintf(ops_label, sizeof ops_label, "cpu");
         if (prec != OPS_FP32)
             die("--precision", "%s needs the cuda device; the CPU computes in fp32 only", precision);
         if (!quiet) fprintf(stderr, "device: cpu%s%s\n", *err ? " (cuda unavailable: " : "", *err ? err : "");
         if (!quiet && *err) fprintf(stderr, ")\n");
     } else {
         if (ops_cuda_set_precision((OpsPrecision)prec, err, sizeof err) != 0) die("--precision", "%s", err);
-        if (!quiet) fprintf(stderr, "device: cuda (%s), precision %s\n", desc, precision ? precision : "fp32");
+        snprintf(ops_label, sizeof ops_label, "cuda (%s), %s", desc, precision ? precision : "fp32");
+        if (!quiet) fprintf(stderr, "device: %s\n", ops_label);
     }
     ops_cur = b;
     return b;

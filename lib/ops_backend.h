@@ -97,6 +97,9 @@ void ops_use(const OpsBackend *b);
  * precision other than fp32.  Prints "device: ..." to stderr unless quiet.  Returns the
  * backend now current. */
 const OpsBackend *ops_select(const char *device, const char *precision, int quiet);
+/* What ops_select chose, for the outputs' headers: "cpu" or e.g. "cuda (NVIDIA H200, 132 SMs,
+ * 139 GiB, sm_90), bf16". */
+const char *ops_device_label(void);
 /* Parse a precision name; -1 when unknown. */
 int ops_parse_precision(const char *name);
 

@@ -163,6 +163,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "task", json_string(task ? task : "custom"));
     json_object_set_new(meta, "metric", json_string(res.metric));
     json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    json_object_set_new(meta, "device", json_string(ops_device_label()));
     if (o.delta) json_object_set_new(meta, "delta_sha256", json_string(d.sha256));
 
     json_t *rec = json_object();

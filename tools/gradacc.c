@@ -154,6 +154,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "examples_seen", json_integer(steps * batch));
     json_object_set_new(meta, "reduction", json_string(REDUCE_NAMES[reduce]));
     json_object_set_new(meta, "seed", json_integer((json_int_t)seed));
+    json_object_set_new(meta, "device", json_string(ops_device_label()));
     json_object_set_new(meta, "dropout", json_real(m->cfg.hidden_dropout_prob));
     json_object_set_new(meta, "mean_loss", json_real(loss_sum / (double)steps));
     json_object_set_new(meta, "task", json_deep_copy(json_object_get(set->header, "task")));

@@ -256,6 +256,7 @@ int main(int argc, char **argv) {
         if (v) json_object_set_new(meta, from_mask[i], json_deep_copy(v));
     }
     json_object_set_new(meta, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(meta, "device", json_string(ops_device_label()));
     json_object_set_new(meta, "task", json_deep_copy(json_object_get(train->header, "task")));
     json_object_set_new(meta, "task_type", json_string(task_type_name(train->type)));
     json_object_set_new(meta, "num_labels", json_integer(train->num_labels));
