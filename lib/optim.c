@@ -91,16 +91,16 @@ void optim_step(Optim *o, Model *m, double lr, double clip) {
         for (int i = 0; i < m->n_params; i++) {
             const TrainTensor *t = of[i];
             if ((t && !t->sparse) || !optim_decays(m->info[i].name)) continue;
-            float *theta = model_param(m, i), *keep = NULL;
+            float *theta = model_param(m, i);
             if (t && t->k) {
-                keep = ops_alloc(t->k);
-                op_gather(keep, theta, t->dindex, t->k);
+                if (t->k > o->keep_n) { /* once: a device allocation per step would sync */
+                    ops_free(o->keep);
+                    o->keep = ops_alloc(o->keep_n = t->k);
+                }
+                op_gather(o->keep, theta, t->dindex, t->k);
             }
             op_scale(theta, m->info[i].numel, decayed);
-            if (keep) {
-                op_scatter(theta, t->dindex, t->k, keep);
-                ops_free(keep);
-            }
+            if (t && t->k) op_scatter(theta, t->dindex, t->k, o->keep);
         }
         free(of);
     }
@@ -121,6 +121,7 @@ void optim_free(Optim *o) {
         free(o->t[i].theta0);
     }
     free(o->t);
+    ops_free(o->keep);
     memset(o, 0, sizeof *o);
 }
 

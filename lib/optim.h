@@ -34,6 +34,8 @@ typedef struct Optim {
     double beta1, beta2, eps, weight_decay;
     int decay_frozen;
     long step; /* optimizer steps taken */
+    float *keep; /* backend scratch of keep_n floats (decay_frozen: trained values kept aside) */
+    size_t keep_n;
 } Optim;
 
 /* Does weight decay apply to this parameter (HF/jiant: not "bias", not "LayerNorm.weight")? */
