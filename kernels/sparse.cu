@@ -157,7 +157,9 @@ __device__ __forceinline__ int emb_block_scan(int v, int *red) {
     return v + (warp > 0 ? before : 0);
 }
 
-__global__ void emb_starts(int32_t *__restrict__ start, const int32_t *__restrict__ rank,
+/* 1024 threads: __launch_bounds__ holds ptxas to <= 64 registers a thread, else the launch
+ * fails on the GPU (too many resources requested), which the emulator cannot show. */
+__global__ void __launch_bounds__(1024) emb_starts(int32_t *__restrict__ start, const int32_t *__restrict__ rank,
                            const int32_t *__restrict__ cnt, int N) {
     __shared__ int red[32];
     __shared__ int carry;

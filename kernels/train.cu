@@ -45,7 +45,9 @@ __global__ void tr_sumsq_partial(double *__restrict__ part, const float *__restr
     s = cu_block_sum_d(s, red);
     if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
-__global__ void tr_sumsq_final(double *__restrict__ out, const double *__restrict__ part,
+/* 1024 threads: __launch_bounds__ holds ptxas to <= 64 registers a thread, else the launch
+ * fails on the GPU (too many resources requested), which the emulator cannot show. */
+__global__ void __launch_bounds__(1024) tr_sumsq_final(double *__restrict__ out, const double *__restrict__ part,
                                unsigned nb) {
     __shared__ double red[32];
     double s = 0.0;
@@ -284,8 +286,9 @@ __global__ void tk_count(unsigned *__restrict__ gt, unsigned *__restrict__ eq,
 
 /* One block, a thread per range (<= TK_BLOCKS_MAX, a multiple of 32): exclusive scans over the
  * ranges in order.  off[b] = entries > T before b + min(entries == T before b, need);
- * quota[b] = how many of b's entries == T are taken. */
-__global__ void tk_offsets(unsigned *__restrict__ off, unsigned *__restrict__ quota,
+ * quota[b] = how many of b's entries == T are taken.  Up to 1024 threads: __launch_bounds__
+ * holds ptxas to <= 64 registers a thread (else "too many resources requested" on the GPU). */
+__global__ void __launch_bounds__(1024) tk_offsets(unsigned *__restrict__ off, unsigned *__restrict__ quota,
                            const unsigned *__restrict__ gt, const unsigned *__restrict__ eq,
                            const TopkState *st, unsigned nranges) {
     __shared__ unsigned red[32];
