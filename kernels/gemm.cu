@@ -8,13 +8,14 @@
  * op(B)^T).
  *
  * Precision (cu_precision): fp32 and tf32 call cublasSgemm*, the handle's math mode (set in
- * backend.cu) decides whether tensor cores may round operands to TF32; bf16 converts the fp32
- * operands into bf16 copies (scratch slot 1, once per op, not per product) and calls
- * cublasGemm*Ex with CUBLAS_COMPUTE_32F and fp32 C, so accumulation and outputs stay fp32. */
+ * backend.cu) decides whether tensor cores may round operands to TF32; bf16 calls
+ * cublasGemm*Ex on the fp32 operands with CUBLAS_COMPUTE_32F_FAST_16BF: cuBLAS rounds the
+ * operands to bf16 as it loads them and accumulates in fp32 into fp32 outputs — bf16
+ * arithmetic on tensor cores with no bf16 copies in memory and no conversion launches. */
 #include "cuda_common.h"
 
-#define SLOT_BF16 1   /* cu_scratch slot of the bf16 operand copies */
 #define SLOT_COLSUM 2 /* cu_scratch slot of the column-sum partials */
+#define SLOT_PTRS 3   /* cu_scratch slot of the attention products' pointer arrays */
 
 static cublasOperation_t op_of(char t) {
     if (t == 'N' || t == 'n') return CUBLAS_OP_N;
@@ -23,18 +24,7 @@ static cublasOperation_t op_of(char t) {
     return CUBLAS_OP_N;
 }
 
-/* Elements spanned by a row-major matrix of rows x cols with row stride ld. */
-static size_t extent(size_t rows, size_t cols, size_t ld) {
-    return rows && cols ? (rows - 1) * ld + cols : 0;
-}
-
 /* ---------------------------------------------------------------- kernels */
-
-__global__ void k_to_bf16(__nv_bfloat16 *dst, const float *src, size_t n) {
-    size_t stride = (size_t)gridDim.x * blockDim.x;
-    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
-        dst[i] = __float2bfloat16(src[i]);
-}
 
 /* C[M,N] (row stride ldc) *= beta, or = 0 when beta is 0 (BLAS: C is then not read). */
 __global__ void k_scale_rows(float *C, int M, int N, int ldc, float beta) {
@@ -97,30 +87,12 @@ __global__ void k_mask_add(float *scores, const float *maskadd, int S, int T, in
     }
 }
 
-/* ---------------------------------------------------------------- bf16 operands */
-
-/* bf16 copies of cnt operands (n[i] floats from src[i]) side by side in scratch slot 1,
- * each 256-byte aligned; dst[i] receives the copy's address. */
-static void to_bf16(int cnt, const float *const *src, const size_t *n, const void **dst) {
-    size_t off[3], total = 0;
-    for (int i = 0; i < cnt; i++) {
-        off[i] = total;
-        total += (n[i] + 127) / 128 * 128; /* 128 bf16 = 256 bytes */
-    }
-    __nv_bfloat16 *base = (__nv_bfloat16 *)cu_scratch(SLOT_BF16, total * sizeof(__nv_bfloat16));
-    for (int i = 0; i < cnt; i++) {
-        dst[i] = base + off[i];
-        if (n[i]) KLAUNCH(k_to_bf16, cu_blocks(n[i], CU_THREADS), CU_THREADS, 0, base + off[i], src[i], n[i]);
-    }
-}
-
 /* ---------------------------------------------------------------- the product */
 
-/* batch row-major products C_b = alpha op(A_b) op(B_b) + beta C_b, X_b = X + b * sX (elements);
- * A and B are float, or bf16 copies when bf16. */
-static void gemm_sb(char ta, char tb, int M, int N, int K, float alpha, const void *A, int lda,
-                    long long sA, const void *B, int ldb, long long sB, float beta, float *C,
-                    int ldc, long long sC, int batch, int bf16) {
+/* batch row-major products C_b = alpha op(A_b) op(B_b) + beta C_b, X_b = X + b * sX. */
+static void gemm_sb(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    long long sA, const float *B, int ldb, long long sB, float beta, float *C,
+                    int ldc, long long sC, int batch) {
     cublasOperation_t oa = op_of(ta), ob = op_of(tb);
     if (M <= 0 || N <= 0 || batch <= 0) return;
     if (K <= 0) { /* no products: C = beta C (cuBLAS versions differ on k = 0) */
@@ -131,41 +103,28 @@ static void gemm_sb(char ta, char tb, int M, int N, int K, float alpha, const vo
         }
         return;
     }
-    if (bf16) {
+    if (cu_precision == OPS_BF16) {
         if (batch == 1)
-            CUBLAS_CHECK(cublasGemmEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_16BF, ldb, A,
-                                      CUDA_R_16BF, lda, &beta, C, CUDA_R_32F, ldc,
-                                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+            CUBLAS_CHECK(cublasGemmEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A,
+                                      CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc,
+                                      CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
         else
-            CUBLAS_CHECK(cublasGemmStridedBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_16BF,
-                                                    ldb, sB, A, CUDA_R_16BF, lda, sA, &beta, C,
-                                                    CUDA_R_32F, ldc, sC, batch, CUBLAS_COMPUTE_32F,
-                                                    CUBLAS_GEMM_DEFAULT));
+            CUBLAS_CHECK(cublasGemmStridedBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F,
+                                                    ldb, sB, A, CUDA_R_32F, lda, sA, &beta, C,
+                                                    CUDA_R_32F, ldc, sC, batch,
+                                                    CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
     } else {
         if (batch == 1)
-            CUBLAS_CHECK(cublasSgemm(cu_blas, ob, oa, N, M, K, &alpha, (const float *)B, ldb,
-                                     (const float *)A, lda, &beta, C, ldc));
+            CUBLAS_CHECK(cublasSgemm(cu_blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
         else
-            CUBLAS_CHECK(cublasSgemmStridedBatched(cu_blas, ob, oa, N, M, K, &alpha, (const float *)B,
-                                                   ldb, sB, (const float *)A, lda, sA, &beta, C,
-                                                   ldc, sC, batch));
+            CUBLAS_CHECK(cublasSgemmStridedBatched(cu_blas, ob, oa, N, M, K, &alpha, B, ldb, sB, A,
+                                                   lda, sA, &beta, C, ldc, sC, batch));
     }
 }
 
 void cu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
-    const void *a = A, *b = B;
-    int bf16 = cu_precision == OPS_BF16 && M > 0 && N > 0 && K > 0;
-    if (bf16) {
-        int tA = op_of(ta) == CUBLAS_OP_T, tB = op_of(tb) == CUBLAS_OP_T;
-        const float *src[2] = {A, B};
-        size_t n[2] = {extent(tA ? K : M, tA ? M : K, lda), extent(tB ? N : K, tB ? K : N, ldb)};
-        const void *dst[2];
-        to_bf16(2, src, n, dst);
-        a = dst[0];
-        b = dst[1];
-    }
-    gemm_sb(ta, tb, M, N, K, alpha, a, lda, 0, b, ldb, 0, beta, C, ldc, 0, 1, bf16);
+    gemm_sb(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
 /* ---------------------------------------------------------------- linear */
@@ -173,18 +132,8 @@ void cu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A,
 void cu_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int in,
                    int out) {
     if (N <= 0 || out <= 0) return;
-    const void *xx = x, *ww = W;
-    int bf16 = cu_precision == OPS_BF16 && in > 0;
-    if (bf16) {
-        const float *src[2] = {x, W};
-        size_t n[2] = {(size_t)N * in, (size_t)out * in};
-        const void *dst[2];
-        to_bf16(2, src, n, dst);
-        xx = dst[0];
-        ww = dst[1];
-    }
     /* bias after the product, as the CPU does (same roundings: y = (x W^T) + b) */
-    gemm_sb('N', 'T', N, out, in, 1.0f, xx, in, 0, ww, in, 0, 0.0f, y, out, 0, 1, bf16);
+    gemm_sb('N', 'T', N, out, in, 1.0f, x, in, 0, W, in, 0, 0.0f, y, out, 0, 1);
     if (b) {
         unsigned gy = N < 1024 ? (unsigned)N : 1024u;
         KLAUNCH(k_add_bias, dim3((unsigned)((out + 255) / 256), gy), 256, 0, y, b, N, out);
@@ -208,19 +157,8 @@ static void colsum_acc(float *db, const float *dy, int N, int C) {
 
 void cu_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
                    const float *W, int N, int in, int out, int accumulate_dx) {
-    const void *dyy = dy, *ww = W, *xx = x;
-    int bf16 = cu_precision == OPS_BF16 && N > 0 && in > 0 && out > 0 && (dx || dW);
-    if (bf16) { /* dy once for both products */
-        const float *src[3] = {dy, W, x};
-        size_t n[3] = {(size_t)N * out, dx ? (size_t)out * in : 0, dW ? (size_t)N * in : 0};
-        const void *dst[3];
-        to_bf16(3, src, n, dst);
-        dyy = dst[0];
-        ww = dst[1];
-        xx = dst[2];
-    }
-    if (dx) gemm_sb('N', 'N', N, in, out, 1.0f, dyy, out, 0, ww, in, 0, accumulate_dx ? 1.0f : 0.0f, dx, in, 0, 1, bf16);
-    if (dW) gemm_sb('T', 'N', out, in, N, 1.0f, dyy, out, 0, xx, in, 0, 1.0f, dW, in, 0, 1, bf16);
+    if (dx) gemm_sb('N', 'N', N, in, out, 1.0f, dy, out, 0, W, in, 0, accumulate_dx ? 1.0f : 0.0f, dx, in, 0, 1);
+    if (dW) gemm_sb('T', 'N', out, in, N, 1.0f, dy, out, 0, x, in, 0, 1.0f, dW, in, 0, 1);
     if (db) colsum_acc(db, dy, N, out);
 }
 
@@ -230,63 +168,64 @@ void cu_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float
  * s * ss + h * hs elements: q/k/v/ctx and their gradients [S*T, H] row-major have ss = T*H,
  * hs = HD and row stride H; scores/probabilities [S,NH,T,T] have ss = NH*T*T, hs = T*T and
  * row stride T.  No single stride walks all (s, h) pairs of a [S*T, H] tensor (T*H != NH*HD),
- * but for a fixed s the heads are evenly strided and so are, for a fixed h, the sequences:
- * each op is min(S, NH) strided-batched calls of max(S, NH) products (12 calls of 32 for
- * roberta-base at batch 32).  A pointer-array batched call would be one launch but needs the
- * pointer arrays in device memory (a host-to-device copy per op); the few calls cost less. */
+ * so each op is ONE pointer-array batched call over all S*NH products (384 for roberta-base at
+ * batch 32, enough to fill the GPU), its pointer arrays written on the device by a small
+ * kernel (no host copy, no sync) into scratch slot 3.  The stream orders the kernel, the call
+ * and the next op's kernel, so the arrays can be rewritten by the next product. */
 
 typedef struct {
-    const void *p; /* float, or bf16 copy */
+    const float *p;
     int ld;
     long long ss, hs;
 } AttnOp;
 
+/* pa/pb/pc[s*NH + h] = the (s, h) operands. */
+__global__ void k_attn_ptrs(const float **pa, const float **pb, float **pc, AttnOp A, AttnOp B,
+                            float *C, long long css, long long chs, int S, int NH) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= S * NH) return;
+    long long s = i / NH, h = i % NH;
+    pa[i] = A.p + s * A.ss + h * A.hs;
+    pb[i] = B.p + s * B.ss + h * B.hs;
+    pc[i] = C + s * css + h * chs;
+}
+
 static void attn_gemm(char ta, char tb, int M, int N, int K, float alpha, AttnOp A, AttnOp B,
-                      float *C, int ldc, long long css, long long chs, int S, int NH, int bf16) {
-    size_t es = bf16 ? sizeof(__nv_bfloat16) : sizeof(float);
-    const char *pa = (const char *)A.p, *pb = (const char *)B.p;
-    if (S <= NH) {
-        for (int s = 0; s < S; s++)
-            gemm_sb(ta, tb, M, N, K, alpha, pa + (size_t)s * A.ss * es, A.ld, A.hs,
-                    pb + (size_t)s * B.ss * es, B.ld, B.hs, 0.0f, C + (size_t)s * css, ldc, chs, NH, bf16);
-    } else {
-        for (int h = 0; h < NH; h++)
-            gemm_sb(ta, tb, M, N, K, alpha, pa + (size_t)h * A.hs * es, A.ld, A.ss,
-                    pb + (size_t)h * B.hs * es, B.ld, B.ss, 0.0f, C + (size_t)h * chs, ldc, css, S, bf16);
-    }
+                      float *C, int ldc, long long css, long long chs, int S, int NH) {
+    int batch = S * NH;
+    const float **pa = (const float **)cu_scratch(SLOT_PTRS, 3 * (size_t)batch * sizeof(float *));
+    const float **pb = pa + batch;
+    float **pc = (float **)(pb + batch);
+    KLAUNCH(k_attn_ptrs, (unsigned)((batch + 255) / 256), 256, 0, pa, pb, pc, A, B, C, css, chs, S, NH);
+    cublasOperation_t oa = op_of(ta), ob = op_of(tb);
+    const float zero = 0.0f;
+    /* column-major C^T = op(B)^T op(A)^T, as gemm_sb */
+    if (cu_precision == OPS_BF16)
+        CUBLAS_CHECK(cublasGemmBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, (const void *const *)pb,
+                                         CUDA_R_32F, B.ld, (const void *const *)pa, CUDA_R_32F, A.ld,
+                                         &zero, (void *const *)pc, CUDA_R_32F, ldc, batch,
+                                         CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    else
+        CUBLAS_CHECK(cublasSgemmBatched(cu_blas, ob, oa, N, M, K, &alpha, pb, B.ld, pa, A.ld, &zero,
+                                        pc, ldc, batch));
 }
 
 /* Operand descriptors of the two layouts. */
-static AttnOp tok_op(const void *p, int T, int NH, int HD) {
+static AttnOp tok_op(const float *p, int T, int NH, int HD) {
     AttnOp o = {p, NH * HD, (long long)T * NH * HD, HD};
     return o;
 }
-static AttnOp score_op(const void *p, int T, int NH) {
+static AttnOp score_op(const float *p, int T, int NH) {
     AttnOp o = {p, T, (long long)NH * T * T, (long long)T * T};
     return o;
-}
-
-/* bf16 copies of the listed operands when the precision asks for them; returns bf16. */
-static int attn_operands(int cnt, const float *const *src, const size_t *n, const void **dst) {
-    if (cu_precision != OPS_BF16) {
-        for (int i = 0; i < cnt; i++) dst[i] = src[i];
-        return 0;
-    }
-    to_bf16(cnt, src, n, dst);
-    return 1;
 }
 
 void cu_attn_scores_fwd(float *scores, const float *q, const float *k, const float *maskadd,
                         int S, int T, int NH, int HD, float scale) {
     if (S <= 0 || T <= 0 || NH <= 0) return;
-    size_t ntok = (size_t)S * T * NH * HD;
-    const float *src[2] = {q, k};
-    size_t n[2] = {ntok, ntok};
-    const void *d[2];
-    int bf16 = attn_operands(2, src, n, d);
     /* scores_sh = scale * q_sh k_sh^T */
-    attn_gemm('N', 'T', T, T, HD, scale, tok_op(d[0], T, NH, HD), tok_op(d[1], T, NH, HD), scores,
-              T, (long long)NH * T * T, (long long)T * T, S, NH, bf16);
+    attn_gemm('N', 'T', T, T, HD, scale, tok_op(q, T, NH, HD), tok_op(k, T, NH, HD), scores, T,
+              (long long)NH * T * T, (long long)T * T, S, NH);
     size_t rows = (size_t)S * NH * T;
     unsigned threads = T >= 256 ? 256u : (unsigned)((T + 31) / 32 * 32);
     KLAUNCH(k_mask_add, cu_blocks(rows, 1), threads, 0, scores, maskadd, S, T, NH);
@@ -295,42 +234,28 @@ void cu_attn_scores_fwd(float *scores, const float *q, const float *k, const flo
 void cu_attn_scores_bwd(float *dq, float *dk, const float *dscores, const float *q,
                         const float *k, int S, int T, int NH, int HD, float scale) {
     if (S <= 0 || T <= 0 || NH <= 0) return;
-    size_t ntok = (size_t)S * T * NH * HD;
-    const float *src[3] = {dscores, q, k};
-    size_t n[3] = {(size_t)S * NH * T * T, ntok, ntok};
-    const void *d[3];
-    int bf16 = attn_operands(3, src, n, d);
     long long tss = (long long)T * NH * HD;
     /* dq_sh = scale * ds_sh k_sh ;  dk_sh = scale * ds_sh^T q_sh */
-    attn_gemm('N', 'N', T, HD, T, scale, score_op(d[0], T, NH), tok_op(d[2], T, NH, HD), dq,
-              NH * HD, tss, HD, S, NH, bf16);
-    attn_gemm('T', 'N', T, HD, T, scale, score_op(d[0], T, NH), tok_op(d[1], T, NH, HD), dk,
-              NH * HD, tss, HD, S, NH, bf16);
+    attn_gemm('N', 'N', T, HD, T, scale, score_op(dscores, T, NH), tok_op(k, T, NH, HD), dq,
+              NH * HD, tss, HD, S, NH);
+    attn_gemm('T', 'N', T, HD, T, scale, score_op(dscores, T, NH), tok_op(q, T, NH, HD), dk,
+              NH * HD, tss, HD, S, NH);
 }
 
 void cu_attn_context_fwd(float *ctx, const float *p, const float *v, int S, int T, int NH,
                          int HD) {
     if (S <= 0 || T <= 0 || NH <= 0) return;
-    const float *src[2] = {p, v};
-    size_t n[2] = {(size_t)S * NH * T * T, (size_t)S * T * NH * HD};
-    const void *d[2];
-    int bf16 = attn_operands(2, src, n, d);
     /* ctx_sh = p_sh v_sh */
-    attn_gemm('N', 'N', T, HD, T, 1.0f, score_op(d[0], T, NH), tok_op(d[1], T, NH, HD), ctx,
-              NH * HD, (long long)T * NH * HD, HD, S, NH, bf16);
+    attn_gemm('N', 'N', T, HD, T, 1.0f, score_op(p, T, NH), tok_op(v, T, NH, HD), ctx, NH * HD,
+              (long long)T * NH * HD, HD, S, NH);
 }
 
 void cu_attn_context_bwd(float *dp, float *dv, const float *dctx, const float *p,
                          const float *v, int S, int T, int NH, int HD) {
     if (S <= 0 || T <= 0 || NH <= 0) return;
-    size_t ntok = (size_t)S * T * NH * HD;
-    const float *src[3] = {dctx, p, v};
-    size_t n[3] = {ntok, (size_t)S * NH * T * T, ntok};
-    const void *d[3];
-    int bf16 = attn_operands(3, src, n, d);
     /* dp_sh = dctx_sh v_sh^T ;  dv_sh = p_sh^T dctx_sh */
-    attn_gemm('N', 'T', T, T, HD, 1.0f, tok_op(d[0], T, NH, HD), tok_op(d[2], T, NH, HD), dp, T,
-              (long long)NH * T * T, (long long)T * T, S, NH, bf16);
-    attn_gemm('T', 'N', T, HD, T, 1.0f, score_op(d[1], T, NH), tok_op(d[0], T, NH, HD), dv,
-              NH * HD, (long long)T * NH * HD, HD, S, NH, bf16);
+    attn_gemm('N', 'T', T, T, HD, 1.0f, tok_op(dctx, T, NH, HD), tok_op(v, T, NH, HD), dp, T,
+              (long long)NH * T * T, (long long)T * T, S, NH);
+    attn_gemm('T', 'N', T, HD, T, 1.0f, score_op(p, T, NH), tok_op(dctx, T, NH, HD), dv, NH * HD,
+              (long long)T * NH * HD, HD, S, NH);
 }

@@ -236,3 +236,45 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
                 lda, strideA, B, Btype, ldb, strideB, static_cast<const float *>(beta), static_cast<float *>(C),
                 ldc, strideC, batch, r);
 }
+
+namespace {
+/* One product per batch entry through the reference above; the arrays must be device memory. */
+cublasStatus_t gemm_ptrs(const char *fn, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
+                         int n, int k, const float *alpha, const void *const *A, cudaDataType at, int lda,
+                         const void *const *B, cudaDataType bt, int ldb, const float *beta, void *const *C,
+                         int ldc, int batch, Round r) {
+    if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    if (batch == 0) return CUBLAS_STATUS_SUCCESS;
+    size_t span = (size_t)batch * sizeof(void *);
+    if (!emu_device_range(A, span) || !emu_device_range(B, span) || !emu_device_range(C, span))
+        emu_die("%s: the pointer arrays must be device memory (cudaMalloc)", fn);
+    for (int b = 0; b < batch; b++) {
+        cublasStatus_t s = gemm(fn, h, ta, tb, m, n, k, alpha, A[b], at, lda, 0, B[b], bt, ldb, 0, beta,
+                                static_cast<float *>(C[b]), ldc, 0, 1, r);
+        if (s != CUBLAS_STATUS_SUCCESS) return s;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+} // namespace
+
+cublasStatus_t cublasSgemmBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                  int k, const float *alpha, const float *const Aarray[], int lda,
+                                  const float *const Barray[], int ldb, const float *beta,
+                                  float *const Carray[], int ldc, int batch) {
+    return gemm_ptrs("cublasSgemmBatched", h, ta, tb, m, n, k, alpha, (const void *const *)Aarray, CUDA_R_32F,
+                     lda, (const void *const *)Barray, CUDA_R_32F, ldb, beta, (void *const *)Carray, ldc, batch,
+                     sgemm_round(h));
+}
+
+cublasStatus_t cublasGemmBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                   int k, const void *alpha, const void *const Aarray[], cudaDataType Atype,
+                                   int lda, const void *const Barray[], cudaDataType Btype, int ldb,
+                                   const void *beta, void *const Carray[], cudaDataType Ctype, int ldc,
+                                   int batch, cublasComputeType_t compute, cublasGemmAlgo_t) {
+    Round r = EXACT;
+    cublasStatus_t s = ex_round(h, Atype, Btype, Ctype, compute, &r);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+    return gemm_ptrs("cublasGemmBatchedEx", h, ta, tb, m, n, k, static_cast<const float *>(alpha), Aarray, Atype,
+                     lda, Barray, Btype, ldb, static_cast<const float *>(beta), Carray, ldc, batch, r);
+}
