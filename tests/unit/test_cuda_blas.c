@@ -10,60 +10,8 @@
 #include <string.h>
 
 #include "harness.h"
+#include "cuda_fixture.h"
 #include "ops_backend.h"
-
-static const OpsBackend *cuda_or_skip(void) {
-    char err[256] = "";
-    const OpsBackend *cu = ops_cuda_backend(err, sizeof err, NULL, 0);
-    if (!cu) {
-        harness_skip(err);
-        return NULL;
-    }
-    char perr[128];
-    CHECK(ops_cuda_set_precision(OPS_FP32, perr, sizeof perr) == 0);
-    return cu;
-}
-
-/* Deterministic data in [-1, 1). */
-static void fill(float *x, size_t n, uint32_t seed) {
-    uint64_t s = 0x9e3779b97f4a7c15ull * (seed + 1);
-    for (size_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((double)(s >> 40) / (double)(1ull << 23)) - 1.0f;
-    }
-}
-
-static float *host_rand(size_t n, uint32_t seed) {
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    fill(x, n, seed);
-    return x;
-}
-
-/* A backend copy of a host array (NULL stays NULL). */
-static float *put(const OpsBackend *b, const float *h, size_t n) {
-    if (!h) return NULL;
-    float *d = b->alloc(n);
-    b->upload(d, h, n * sizeof(float));
-    return d;
-}
-
-static float *get(const OpsBackend *b, const float *d, size_t n) {
-    float *h = malloc((n ? n : 1) * sizeof *h);
-    b->download(h, d, n * sizeof(float));
-    return h;
-}
-
-/* max |a - r| / max |r| (the absolute error where r is all 0); NaN counts as infinite. */
-static double rel_err(const float *a, const float *r, size_t n) {
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - r[i]);
-        if (!(e == e)) return INFINITY;
-        if (e > d) d = e;
-        if (fabs(r[i]) > m) m = fabs(r[i]);
-    }
-    return m > 0 ? d / m : d;
-}
 
 static int differs(const float *a, const float *b, size_t n) {
     return memcmp(a, b, n * sizeof(float)) != 0;
@@ -81,8 +29,8 @@ static double gemm_case(const OpsBackend *cu, char ta, char tb, int M, int N, in
     int br = nb_ ? K : N, bc = nb_ ? N : K;
     int lda = ac + pad, ldb = bc + 2 * pad, ldc = N + pad;
     size_t na = (size_t)ar * lda, nb = (size_t)br * ldb, nc = (size_t)M * ldc;
-    float *A = host_rand(na, 1 + M), *B = host_rand(nb, 2 + N), *C = host_rand(nc, 3 + K);
-    float *dA = put(cu, A, na), *dB = put(cu, B, nb), *dC = put(cu, C, nc);
+    float *A = tc_rand(na, 1 + M, -1.0f, 1.0f), *B = tc_rand(nb, 2 + N, -1.0f, 1.0f), *C = tc_rand(nc, 3 + K, -1.0f, 1.0f);
+    float *dA = tc_put(cu, A, na), *dB = tc_put(cu, B, nb), *dC = tc_put(cu, C, nc);
     if (beta == 0.0f) { /* C must not be read: NaN on the device would show */
         for (size_t i = 0; i < nc; i++) C[i] = NAN;
         cu->upload(dC, C, nc * sizeof(float));
@@ -90,12 +38,12 @@ static double gemm_case(const OpsBackend *cu, char ta, char tb, int M, int N, in
     }
     cpu->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     cu->gemm(ta, tb, M, N, K, alpha, dA, lda, dB, ldb, beta, dC, ldc);
-    float *got = get(cu, dC, nc);
+    float *got = tc_get(cu, dC, nc);
     /* the padding columns of C must be untouched: compare them too (the CPU left them) */
     if (beta == 0.0f)
         for (int r = 0; r < M; r++)
             for (int c = N; c < ldc; c++) got[(size_t)r * ldc + c] = C[(size_t)r * ldc + c];
-    double e = rel_err(got, C, nc);
+    double e = tc_rel_err(got, C, nc);
     if (out) *out = got;
     else free(got);
     cu->free(dA);
@@ -131,11 +79,11 @@ TEST(cuda_blas_gemm_edge_sizes) {
      * reference is computed here */
     for (int bz = 0; bz < 2; bz++) {
         float beta = bz ? 0.5f : 0.0f, C[4 * 6], want[4 * 6];
-        fill(C, 24, 77);
+        tc_fill(C, 24, 77, -1.0f, 1.0f);
         for (int i = 0; i < 24; i++) want[i] = i % 6 == 5 ? C[i] : beta == 0.0f ? 0.0f : beta * C[i];
-        float *dC = put(cu, C, 24), *dA = cu->alloc(1), *dB = cu->alloc(1);
+        float *dC = tc_put(cu, C, 24), *dA = cu->alloc(1), *dB = cu->alloc(1);
         cu->gemm('N', 'N', 4, 5, 0, 1.0f, dA, 1, dB, 6, beta, dC, 6);
-        float *got = get(cu, dC, 24);
+        float *got = tc_get(cu, dC, 24);
         CHECK_MSG(!differs(got, want, 24), "gemm K=0 beta=%g", beta);
         free(got);
         cu->free(dA), cu->free(dB), cu->free(dC);
@@ -152,19 +100,19 @@ TEST(cuda_blas_gemm_edge_sizes) {
 static void linear_case(const OpsBackend *cu, int N, int in, int out, int with_bias, double tol) {
     const OpsBackend *cpu = &ops_cpu_backend;
     size_t nx = (size_t)N * in, nw = (size_t)out * in, ny = (size_t)N * out;
-    float *x = host_rand(nx, 11), *W = host_rand(nw, 12), *b = with_bias ? host_rand(out, 13) : NULL;
+    float *x = tc_rand(nx, 11, -1.0f, 1.0f), *W = tc_rand(nw, 12, -1.0f, 1.0f), *b = with_bias ? tc_rand(out, 13, -1.0f, 1.0f) : NULL;
     float *y = malloc(ny * sizeof *y);
-    float *dx_ = put(cu, x, nx), *dW_ = put(cu, W, nw), *db_ = put(cu, b, out), *dy_ = cu->alloc(ny);
+    float *dx_ = tc_put(cu, x, nx), *dW_ = tc_put(cu, W, nw), *db_ = tc_put(cu, b, out), *dy_ = cu->alloc(ny);
     cpu->linear_fwd(y, x, W, b, N, in, out);
     cu->linear_fwd(dy_, dx_, dW_, db_, N, in, out);
-    float *got = get(cu, dy_, ny);
-    double e = rel_err(got, y, ny);
+    float *got = tc_get(cu, dy_, ny);
+    double e = tc_rel_err(got, y, ny);
     CHECK_MSG(e <= tol, "linear_fwd N=%d in=%d out=%d bias=%d: rel err %.3g", N, in, out, with_bias, e);
     free(got);
 
     /* backward: dx = / += dy W, dW += dy^T x, db += colsum dy, with every subset */
-    float *gy = host_rand(ny, 14), *gx = host_rand(nx, 15), *gW = host_rand(nw, 16), *gb = host_rand(out, 17);
-    float *d_gy = put(cu, gy, ny);
+    float *gy = tc_rand(ny, 14, -1.0f, 1.0f), *gx = tc_rand(nx, 15, -1.0f, 1.0f), *gW = tc_rand(nw, 16, -1.0f, 1.0f), *gb = tc_rand(out, 17, -1.0f, 1.0f);
+    float *d_gy = tc_put(cu, gy, ny);
     for (int acc = 0; acc < 2; acc++)
         for (int mask = 1; mask < 8; mask++) {
             int want_dx = mask & 1, want_dW = mask & 2, want_db = mask & 4;
@@ -172,11 +120,11 @@ static void linear_case(const OpsBackend *cu, int N, int in, int out, int with_b
             memcpy(hx, gx, nx * sizeof *hx);
             memcpy(hW, gW, nw * sizeof *hW);
             memcpy(hb, gb, out * sizeof *hb);
-            float *d_gx = put(cu, gx, nx), *d_gW = put(cu, gW, nw), *d_gb = put(cu, gb, out);
+            float *d_gx = tc_put(cu, gx, nx), *d_gW = tc_put(cu, gW, nw), *d_gb = tc_put(cu, gb, out);
             cpu->linear_bwd(want_dx ? hx : NULL, want_dW ? hW : NULL, want_db ? hb : NULL, gy, x, W, N, in, out, acc);
             cu->linear_bwd(want_dx ? d_gx : NULL, want_dW ? d_gW : NULL, want_db ? d_gb : NULL, d_gy, dx_, dW_, N, in, out, acc);
-            float *rx = get(cu, d_gx, nx), *rW = get(cu, d_gW, nw), *rb = get(cu, d_gb, out);
-            double ex = rel_err(rx, hx, nx), eW = rel_err(rW, hW, nw), eb = rel_err(rb, hb, out);
+            float *rx = tc_get(cu, d_gx, nx), *rW = tc_get(cu, d_gW, nw), *rb = tc_get(cu, d_gb, out);
+            double ex = tc_rel_err(rx, hx, nx), eW = tc_rel_err(rW, hW, nw), eb = tc_rel_err(rb, hb, out);
             CHECK_MSG(ex <= tol && eW <= tol && eb <= tol,
                       "linear_bwd N=%d in=%d out=%d acc=%d set=%d: rel err dx %.3g dW %.3g db %.3g",
                       N, in, out, acc, mask, ex, eW, eb);
@@ -203,14 +151,14 @@ TEST(cuda_blas_bias_sum_is_deterministic) {
     const OpsBackend *cu = cuda_or_skip();
     if (!cu) return;
     int N = 1000, in = 8, out = 50;
-    float *dy = host_rand((size_t)N * out, 21), *x = host_rand((size_t)N * in, 22), *W = host_rand((size_t)out * in, 23);
-    float *d_dy = put(cu, dy, (size_t)N * out), *d_x = put(cu, x, (size_t)N * in), *d_W = put(cu, W, (size_t)out * in);
+    float *dy = tc_rand((size_t)N * out, 21, -1.0f, 1.0f), *x = tc_rand((size_t)N * in, 22, -1.0f, 1.0f), *W = tc_rand((size_t)out * in, 23, -1.0f, 1.0f);
+    float *d_dy = tc_put(cu, dy, (size_t)N * out), *d_x = tc_put(cu, x, (size_t)N * in), *d_W = tc_put(cu, W, (size_t)out * in);
     float *r[2];
     for (int run = 0; run < 2; run++) {
         float *db = cu->alloc(out);
         cu->zero(db, out);
         cu->linear_bwd(NULL, NULL, db, d_dy, d_x, d_W, N, in, out, 0);
-        r[run] = get(cu, db, out);
+        r[run] = tc_get(cu, db, out);
         cu->free(db);
     }
     CHECK(!differs(r[0], r[1], out));
@@ -237,19 +185,19 @@ static AttnErr attn_case(const OpsBackend *cu, int S, int T, int NH, int HD, flo
     int H = NH * HD;
     size_t nt = (size_t)S * T * H, ns = (size_t)S * NH * T * T;
     float scale = 1.0f / sqrtf((float)HD);
-    float *q = host_rand(nt, 31), *k = host_rand(nt, 32), *v = host_rand(nt, 33);
+    float *q = tc_rand(nt, 31, -1.0f, 1.0f), *k = tc_rand(nt, 32, -1.0f, 1.0f), *v = tc_rand(nt, 33, -1.0f, 1.0f);
     float *mask = malloc((size_t)S * T * sizeof *mask);
     for (int s = 0; s < S; s++) /* the last positions of each sequence are padding */
         for (int j = 0; j < T; j++) mask[(size_t)s * T + j] = j >= T - 1 - s ? -3.0f : 0.0f;
-    float *pr = host_rand(ns, 34), *gs = host_rand(ns, 35), *gc = host_rand(nt, 36);
+    float *pr = tc_rand(ns, 34, -1.0f, 1.0f), *gs = tc_rand(ns, 35, -1.0f, 1.0f), *gc = tc_rand(nt, 36, -1.0f, 1.0f);
     float *out[6], *ref[6];
     size_t sz[6] = {ns, nt, nt, nt, ns, nt};
     for (int i = 0; i < 6; i++) {
         ref[i] = malloc(sz[i] * sizeof(float));
         out[i] = cu->alloc(sz[i]);
     }
-    float *dq_ = put(cu, q, nt), *dk_ = put(cu, k, nt), *dv_ = put(cu, v, nt), *dm_ = put(cu, mask, (size_t)S * T);
-    float *dpr = put(cu, pr, ns), *dgs = put(cu, gs, ns), *dgc = put(cu, gc, nt);
+    float *dq_ = tc_put(cu, q, nt), *dk_ = tc_put(cu, k, nt), *dv_ = tc_put(cu, v, nt), *dm_ = tc_put(cu, mask, (size_t)S * T);
+    float *dpr = tc_put(cu, pr, ns), *dgs = tc_put(cu, gs, ns), *dgc = tc_put(cu, gc, nt);
     cpu->attn_scores_fwd(ref[0], q, k, mask, S, T, NH, HD, scale);
     cu->attn_scores_fwd(out[0], dq_, dk_, dm_, S, T, NH, HD, scale);
     cpu->attn_scores_bwd(ref[1], ref[2], gs, q, k, S, T, NH, HD, scale);
@@ -260,8 +208,8 @@ static AttnErr attn_case(const OpsBackend *cu, int S, int T, int NH, int HD, flo
     cu->attn_context_bwd(out[4], out[5], dgc, dpr, dv_, S, T, NH, HD);
     double e[6];
     for (int i = 0; i < 6; i++) {
-        float *got = get(cu, out[i], sz[i]);
-        e[i] = rel_err(got, ref[i], sz[i]);
+        float *got = tc_get(cu, out[i], sz[i]);
+        e[i] = tc_rel_err(got, ref[i], sz[i]);
         if (keep) keep[i] = got;
         else free(got);
         cu->free(out[i]);

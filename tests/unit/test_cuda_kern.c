@@ -12,87 +12,24 @@
 #include <string.h>
 
 #include "harness.h"
+#include "cuda_fixture.h"
 #include "ops_backend.h"
 #include "rng.h"
 
 #define TOL 1e-5
 
-static const OpsBackend *cuda_or_skip(void) {
-    char err[256] = "";
-    const OpsBackend *cu = ops_cuda_backend(err, sizeof err, NULL, 0);
-    if (!cu) harness_skip(err);
-    return cu;
-}
-
-/* Deterministic data in [lo, hi). */
-static void fill(float *x, size_t n, uint32_t seed, float lo, float hi) {
-    uint64_t s = 0x9e3779b97f4a7c15ull * (seed + 1);
-    for (size_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = lo + (hi - lo) * (float)((double)(s >> 40) / (double)(1ull << 24));
-    }
-}
-
-static float *hrand(size_t n, uint32_t seed, float lo, float hi) {
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    fill(x, n, seed, lo, hi);
-    return x;
-}
-
-/* A CUDA copy of a host array; NULL stays NULL. */
-static float *put(const OpsBackend *cu, const float *h, size_t n) {
-    if (!h) return NULL;
-    float *d = cu->alloc(n);
-    cu->upload(d, h, n * sizeof(float));
-    return d;
-}
-
-static int32_t *put_i(const OpsBackend *cu, const int32_t *h, size_t n) {
-    if (!h) return NULL;
-    int32_t *d = cu->alloc_i32(n);
-    cu->upload(d, h, n * sizeof(int32_t));
-    return d;
-}
-
-/* A CUDA buffer full of NaN: an output the kernel must write everywhere. */
-static float *poisoned(const OpsBackend *cu, size_t n) {
-    float *h = malloc((n ? n : 1) * sizeof *h);
-    for (size_t i = 0; i < n; i++) h[i] = NAN;
-    float *d = put(cu, h, n);
-    free(h);
-    return d;
-}
-
-static float *get(const OpsBackend *cu, const float *d, size_t n) {
-    float *h = malloc((n ? n : 1) * sizeof *h);
-    cu->download(h, d, n * sizeof(float));
-    return h;
-}
-
-/* max |a - r| / max |r| (absolute where r is all 0); NaN anywhere counts as infinite. */
-static double rel_err(const float *a, const float *r, size_t n) {
-    double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - r[i]);
-        if (!(e == e)) return INFINITY;
-        if (e > d) d = e;
-        if (fabs(r[i]) > m) m = fabs(r[i]);
-    }
-    return m > 0 ? d / m : d;
-}
-
 /* Downloads d (n floats) and checks it against the CPU's r; frees nothing. */
 #define CHECK_CLOSE(cu, d, r, n, what, ...)                                                    \
     do {                                                                                       \
-        float *got_ = get(cu, d, n);                                                           \
-        double e_ = rel_err(got_, r, n);                                                       \
+        float *got_ = tc_get(cu, d, n);                                                           \
+        double e_ = tc_rel_err(got_, r, n);                                                       \
         CHECK_MSG(e_ <= TOL, "%s: rel. error %.3g (" what ")", #d, e_, __VA_ARGS__);          \
         free(got_);                                                                            \
     } while (0)
 
 #define CHECK_SAME(cu, d, r, n, what, ...)                                                     \
     do {                                                                                       \
-        float *got_ = get(cu, d, n);                                                           \
+        float *got_ = tc_get(cu, d, n);                                                           \
         CHECK_MSG(memcmp(got_, r, (n) * sizeof(float)) == 0, "%s differs bitwise (" what ")", #d, \
                   __VA_ARGS__);                                                                \
         free(got_);                                                                            \
@@ -108,9 +45,9 @@ TEST(cuda_kern_gelu_tanh) {
     if (!cu) return;
     for (size_t k = 0; k < NSIZES; k++) {
         size_t n = SIZES[k];
-        float *x = hrand(n, 1 + (uint32_t)k, -6.0f, 6.0f), *dy = hrand(n, 2, -1.0f, 1.0f);
+        float *x = tc_rand(n, 1 + (uint32_t)k, -6.0f, 6.0f), *dy = tc_rand(n, 2, -1.0f, 1.0f);
         float *y = malloc(n * sizeof *y), *dx = malloc(n * sizeof *dx);
-        float *dX = put(cu, x, n), *dDy = put(cu, dy, n), *dY = poisoned(cu, n), *dDx = poisoned(cu, n);
+        float *dX = tc_put(cu, x, n), *dDy = tc_put(cu, dy, n), *dY = tc_poisoned(cu, n), *dDx = tc_poisoned(cu, n);
 
         cpu->gelu_fwd(y, x, n);
         cu->gelu_fwd(dY, dX, n);
@@ -118,7 +55,7 @@ TEST(cuda_kern_gelu_tanh) {
         cpu->gelu_bwd(dx, dy, x, n);
         cu->gelu_bwd(dDx, dDy, dX, n);
         CHECK_CLOSE(cu, dDx, dx, n, "gelu_bwd n=%zu", n);
-        float *dZ = put(cu, x, n); /* in place */
+        float *dZ = tc_put(cu, x, n); /* in place */
         cu->gelu_fwd(dZ, dZ, n);
         CHECK_CLOSE(cu, dZ, y, n, "gelu_fwd in place n=%zu", n);
 
@@ -126,7 +63,7 @@ TEST(cuda_kern_gelu_tanh) {
         cu->tanh_fwd(dY, dX, n);
         CHECK_CLOSE(cu, dY, y, n, "tanh_fwd n=%zu", n);
         cpu->tanh_bwd(dx, dy, y, n); /* y = tanh output, some of them +-1 */
-        float *dT = put(cu, y, n);
+        float *dT = tc_put(cu, y, n);
         cu->tanh_bwd(dDx, dDy, dT, n);
         CHECK_CLOSE(cu, dDx, dx, n, "tanh_bwd n=%zu", n);
 
@@ -140,8 +77,8 @@ TEST(cuda_kern_add_accumulate) {
     if (!cu) return;
     for (size_t k = 0; k < NSIZES; k++) {
         size_t n = SIZES[k];
-        float *a = hrand(n, 3, -2.0f, 2.0f), *b = hrand(n, 4, -2.0f, 2.0f), *y = malloc(n * sizeof *y);
-        float *dA = put(cu, a, n), *dB = put(cu, b, n), *dY = poisoned(cu, n);
+        float *a = tc_rand(n, 3, -2.0f, 2.0f), *b = tc_rand(n, 4, -2.0f, 2.0f), *y = malloc(n * sizeof *y);
+        float *dA = tc_put(cu, a, n), *dB = tc_put(cu, b, n), *dY = tc_poisoned(cu, n);
         cpu->add(y, a, b, n);
         cu->add(dY, dA, dB, n);
         CHECK_SAME(cu, dY, y, n, "add n=%zu", n);
@@ -171,11 +108,11 @@ TEST(cuda_kern_dropout_bit_exact) {
                     float p = ps[ip];
                     uint64_t seed = seeds[is];
                     uint32_t sub = op_dropout_sub(123456 + (uint32_t)in, 7 + (uint32_t)off);
-                    float *x = hrand(n + 1, 5 + (uint32_t)n, -1.0f, 1.0f), *y = malloc(n * sizeof *y);
-                    float *dX = put(cu, x, n + 1), *dY = poisoned(cu, n + 1);
+                    float *x = tc_rand(n + 1, 5 + (uint32_t)n, -1.0f, 1.0f), *y = malloc(n * sizeof *y);
+                    float *dX = tc_put(cu, x, n + 1), *dY = tc_poisoned(cu, n + 1);
                     cpu->dropout_fwd(y, x + off, n, p, seed, sub);
                     cu->dropout_fwd(dY + off, dX + off, n, p, seed, sub);
-                    float *got = get(cu, dY + off, n);
+                    float *got = tc_get(cu, dY + off, n);
                     CHECK_MSG(memcmp(got, y, n * sizeof *y) == 0, "dropout_fwd p=%g n=%zu off=%d", p, n, off);
                     /* the contract itself */
                     float scale = (float)(1.0 / (1.0 - (double)p));
@@ -190,8 +127,8 @@ TEST(cuda_kern_dropout_bit_exact) {
                     /* in place (the model's case) and the backward on the same mask */
                     cu->dropout_fwd(dX + off, dX + off, n, p, seed, sub);
                     CHECK_SAME(cu, dX + off, y, n, "dropout_fwd in place p=%g n=%zu off=%d", p, n, off);
-                    float *dy = hrand(n, 6, -1.0f, 1.0f), *dx = malloc(n * sizeof *dx);
-                    float *dDy = put(cu, dy, n), *dDx = poisoned(cu, n);
+                    float *dy = tc_rand(n, 6, -1.0f, 1.0f), *dx = malloc(n * sizeof *dx);
+                    float *dDy = tc_put(cu, dy, n), *dDx = tc_poisoned(cu, n);
                     cpu->dropout_bwd(dx, dy, n, p, seed, sub);
                     cu->dropout_bwd(dDx, dDy, n, p, seed, sub);
                     CHECK_SAME(cu, dDx, dx, n, "dropout_bwd p=%g n=%zu", p, n);
@@ -214,11 +151,11 @@ TEST(cuda_kern_layernorm_fwd) {
         for (int c = 0; c < 3; c++) {
             int N = LN_N[a], H = LN_H[c];
             size_t nh = (size_t)N * H;
-            float *x = hrand(nh, 7 + a, -2.0f, 2.0f), *w = hrand(H, 8, 0.5f, 1.5f), *b = hrand(H, 9, -0.5f, 0.5f);
+            float *x = tc_rand(nh, 7 + a, -2.0f, 2.0f), *w = tc_rand(H, 8, 0.5f, 1.5f), *b = tc_rand(H, 9, -0.5f, 0.5f);
             for (size_t i = 0; i < nh; i += 3) x[i] += 50.0f; /* a mean far from 0 */
             float *y = malloc(nh * sizeof *y), *mean = malloc(N * sizeof *mean), *rstd = malloc(N * sizeof *rstd);
-            float *dX = put(cu, x, nh), *dW = put(cu, w, H), *dB = put(cu, b, H);
-            float *dY = poisoned(cu, nh), *dM = poisoned(cu, N), *dR = poisoned(cu, N);
+            float *dX = tc_put(cu, x, nh), *dW = tc_put(cu, w, H), *dB = tc_put(cu, b, H);
+            float *dY = tc_poisoned(cu, nh), *dM = tc_poisoned(cu, N), *dR = tc_poisoned(cu, N);
             cpu->layernorm_fwd(y, mean, rstd, x, w, b, N, H, 1e-5f);
             cu->layernorm_fwd(dY, dM, dR, dX, dW, dB, N, H, 1e-5f);
             CHECK_CLOSE(cu, dY, y, nh, "N=%d H=%d", N, H);
@@ -240,15 +177,15 @@ TEST(cuda_kern_layernorm_bwd) {
                 int N = LN_N[a], H = LN_H[c], acc = mode & 1;
                 int has_dw = mode != 1 && mode != 3, has_db = mode != 2 && mode != 3;
                 size_t nh = (size_t)N * H;
-                float *x = hrand(nh, 10 + a, -2.0f, 2.0f), *w = hrand(H, 11, 0.5f, 1.5f), *bb = hrand(H, 12, -1, 1);
-                float *dy = hrand(nh, 13 + c, -1.0f, 1.0f), *y = malloc(nh * sizeof *y);
+                float *x = tc_rand(nh, 10 + a, -2.0f, 2.0f), *w = tc_rand(H, 11, 0.5f, 1.5f), *bb = tc_rand(H, 12, -1, 1);
+                float *dy = tc_rand(nh, 13 + c, -1.0f, 1.0f), *y = malloc(nh * sizeof *y);
                 float *mean = malloc(N * sizeof *mean), *rstd = malloc(N * sizeof *rstd);
                 cpu->layernorm_fwd(y, mean, rstd, x, w, bb, N, H, 1e-12f);
-                float *dx = hrand(nh, 14, -1.0f, 1.0f), *dw = hrand(H, 15, -1, 1), *db = hrand(H, 16, -1, 1);
-                float *dX = put(cu, x, nh), *dW = put(cu, w, H), *dDy = put(cu, dy, nh);
-                float *dM = put(cu, mean, N), *dR = put(cu, rstd, N);
-                float *dDx = acc ? put(cu, dx, nh) : poisoned(cu, nh);
-                float *dDw = has_dw ? put(cu, dw, H) : NULL, *dDb = has_db ? put(cu, db, H) : NULL;
+                float *dx = tc_rand(nh, 14, -1.0f, 1.0f), *dw = tc_rand(H, 15, -1, 1), *db = tc_rand(H, 16, -1, 1);
+                float *dX = tc_put(cu, x, nh), *dW = tc_put(cu, w, H), *dDy = tc_put(cu, dy, nh);
+                float *dM = tc_put(cu, mean, N), *dR = tc_put(cu, rstd, N);
+                float *dDx = acc ? tc_put(cu, dx, nh) : tc_poisoned(cu, nh);
+                float *dDw = has_dw ? tc_put(cu, dw, H) : NULL, *dDb = has_db ? tc_put(cu, db, H) : NULL;
                 cpu->layernorm_bwd(dx, has_dw ? dw : NULL, has_db ? db : NULL, dy, x, mean, rstd, w, N, H, acc);
                 cu->layernorm_bwd(dDx, dDw, dDb, dDy, dX, dM, dR, dW, N, H, acc);
                 CHECK_CLOSE(cu, dDx, dx, nh, "N=%d H=%d mode=%d", N, H, mode);
@@ -271,15 +208,15 @@ TEST(cuda_kern_softmax) {
     for (int k = 0; k < 4; k++) {
         int S = shapes[k][0], NH = shapes[k][1], T = shapes[k][2];
         size_t rows = (size_t)S * NH * T, n = rows * T;
-        float *x = hrand(n, 17 + k, -8.0f, 8.0f), *dy = hrand(n, 18, -1.0f, 1.0f);
+        float *x = tc_rand(n, 17 + k, -8.0f, 8.0f), *dy = tc_rand(n, 18, -1.0f, 1.0f);
         for (size_t r = 0; r < rows; r++)
             for (int j = T - T / 3; j < T; j++) x[r * T + j] += -1e30f; /* the last third masked */
         float *y = malloc(n * sizeof *y), *dx = malloc(n * sizeof *dx);
-        float *dX = put(cu, x, n), *dY = poisoned(cu, n), *dDy = put(cu, dy, n), *dDx = poisoned(cu, n);
+        float *dX = tc_put(cu, x, n), *dY = tc_poisoned(cu, n), *dDy = tc_put(cu, dy, n), *dDx = tc_poisoned(cu, n);
         cpu->softmax_fwd(y, x, rows, T);
         cu->softmax_fwd(dY, dX, rows, T);
         CHECK_CLOSE(cu, dY, y, n, "fwd rows=%zu cols=%d", rows, T);
-        float *got = get(cu, dY, n);
+        float *got = tc_get(cu, dY, n);
         size_t nonzero = 0;
         for (size_t r = 0; r < rows; r++)
             for (int j = T - T / 3; j < T; j++) nonzero += got[r * T + j] != 0.0f;
@@ -319,20 +256,20 @@ TEST(cuda_kern_embed) {
                     tt[n] = (int32_t)((s >> 50) % TT);
                 }
                 int32_t *ttp = mode == 1 ? NULL : tt;
-                float *wte = hrand((size_t)V * H, 20, -1, 1), *wpe = hrand((size_t)P * H, 21, -1, 1);
-                float *wtt = hrand((size_t)TT * H, 22, -1, 1), *dout = hrand(nh, 23 + a, -1, 1);
+                float *wte = tc_rand((size_t)V * H, 20, -1, 1), *wpe = tc_rand((size_t)P * H, 21, -1, 1);
+                float *wtt = tc_rand((size_t)TT * H, 22, -1, 1), *dout = tc_rand(nh, 23 + a, -1, 1);
                 float *out = malloc(nh * sizeof *out);
-                int32_t *dI = put_i(cu, ids, N), *dP = put_i(cu, pos, N), *dT = put_i(cu, ttp, N);
-                float *dWte = put(cu, wte, (size_t)V * H), *dWpe = put(cu, wpe, (size_t)P * H);
-                float *dWtt = put(cu, wtt, (size_t)TT * H), *dOut = poisoned(cu, nh), *dDout = put(cu, dout, nh);
+                int32_t *dI = tc_put_i32(cu, ids, N), *dP = tc_put_i32(cu, pos, N), *dT = tc_put_i32(cu, ttp, N);
+                float *dWte = tc_put(cu, wte, (size_t)V * H), *dWpe = tc_put(cu, wpe, (size_t)P * H);
+                float *dWtt = tc_put(cu, wtt, (size_t)TT * H), *dOut = tc_poisoned(cu, nh), *dDout = tc_put(cu, dout, nh);
                 cpu->embed_fwd(out, ids, pos, ttp, wte, wpe, wtt, N, H);
                 cu->embed_fwd(dOut, dI, dP, dT, dWte, dWpe, dWtt, N, H);
                 CHECK_SAME(cu, dOut, out, nh, "embed_fwd N=%d H=%d mode=%d", N, H, mode);
                 /* backward: += into the (random) weights' gradients */
-                float *gte = hrand((size_t)V * H, 24, -1, 1), *gpe = hrand((size_t)P * H, 25, -1, 1);
-                float *gtt = hrand((size_t)TT * H, 26, -1, 1);
-                float *dGte = put(cu, gte, (size_t)V * H), *dGpe = put(cu, gpe, (size_t)P * H);
-                float *dGtt = put(cu, gtt, (size_t)TT * H);
+                float *gte = tc_rand((size_t)V * H, 24, -1, 1), *gpe = tc_rand((size_t)P * H, 25, -1, 1);
+                float *gtt = tc_rand((size_t)TT * H, 26, -1, 1);
+                float *dGte = tc_put(cu, gte, (size_t)V * H), *dGpe = tc_put(cu, gpe, (size_t)P * H);
+                float *dGtt = tc_put(cu, gtt, (size_t)TT * H);
                 float *hte = mode == 2 ? NULL : gte, *hpe = mode ? NULL : gpe;
                 cpu->embed_bwd(dout, ids, pos, ttp, hte, hpe, gtt, N, H);
                 cu->embed_bwd(dDout, dI, dP, dT, mode == 2 ? NULL : dGte, mode ? NULL : dGpe, dGtt, N, H);
@@ -343,13 +280,13 @@ TEST(cuda_kern_embed) {
                  * bits run to run for all */
                 cu->zero(dGte, (size_t)V * H);
                 cu->embed_bwd(dDout, dI, NULL, NULL, dGte, NULL, NULL, N, H);
-                float *first = get(cu, dGte, (size_t)V * H);
+                float *first = tc_get(cu, dGte, (size_t)V * H);
                 cu->zero(dGte, (size_t)V * H);
                 cu->embed_bwd(dDout, dI, NULL, NULL, dGte, NULL, NULL, N, H);
                 CHECK_SAME(cu, dGte, first, (size_t)V * H, "rerun N=%d H=%d", N, H);
                 memset(gte, 0, (size_t)V * H * sizeof *gte);
                 cpu->embed_bwd(dout, ids, NULL, NULL, gte, NULL, NULL, N, H);
-                CHECK_MSG(rel_err(first, gte, (size_t)V * H) <= TOL, "dwte from 0 N=%d H=%d", N, H);
+                CHECK_MSG(tc_rel_err(first, gte, (size_t)V * H) <= TOL, "dwte from 0 N=%d H=%d", N, H);
                 free(first);
                 cu->free(dI), cu->free(dP), cu->free(dWte), cu->free(dWpe), cu->free(dWtt), cu->free(dOut);
                 cu->free(dDout), cu->free(dGte), cu->free(dGpe), cu->free(dGtt);
@@ -366,9 +303,9 @@ TEST(cuda_kern_gather_first) {
     for (int k = 0; k < 3; k++) {
         int S = shapes[k][0], T = shapes[k][1], H = shapes[k][2];
         size_t nx = (size_t)S * T * H, ny = (size_t)S * H;
-        float *x = hrand(nx, 30, -1, 1), *dy = hrand(ny, 31, -1, 1), *dx = hrand(nx, 32, -1, 1);
+        float *x = tc_rand(nx, 30, -1, 1), *dy = tc_rand(ny, 31, -1, 1), *dx = tc_rand(nx, 32, -1, 1);
         float *y = malloc(ny * sizeof *y);
-        float *dX = put(cu, x, nx), *dY = poisoned(cu, ny), *dDy = put(cu, dy, ny), *dDx = put(cu, dx, nx);
+        float *dX = tc_put(cu, x, nx), *dY = tc_poisoned(cu, ny), *dDy = tc_put(cu, dy, ny), *dDx = tc_put(cu, dx, nx);
         cpu->gather_first_fwd(y, x, S, T, H);
         cu->gather_first_fwd(dY, dX, S, T, H);
         CHECK_SAME(cu, dY, y, ny, "S=%d T=%d H=%d", S, T, H);
@@ -389,11 +326,11 @@ TEST(cuda_kern_cross_entropy) {
     for (int k = 0; k < 4; k++) {
         int B = shapes[k][0], C = shapes[k][1];
         size_t n = (size_t)B * C;
-        float *l = hrand(n, 40 + k, -5, 5), *p = malloc(n * sizeof *p), *dl = malloc(n * sizeof *dl);
+        float *l = tc_rand(n, 40 + k, -5, 5), *p = malloc(n * sizeof *p), *dl = malloc(n * sizeof *dl);
         int32_t *lab = malloc(B * sizeof *lab);
         for (int b = 0; b < B; b++) lab[b] = (b * 7 + 3) % C;
-        float *dL = put(cu, l, n), *dPr = poisoned(cu, n), *dDl = poisoned(cu, n);
-        int32_t *dLab = put_i(cu, lab, B);
+        float *dL = tc_put(cu, l, n), *dPr = tc_poisoned(cu, n), *dDl = tc_poisoned(cu, n);
+        int32_t *dLab = tc_put_i32(cu, lab, B);
         float lc = cpu->cross_entropy_fwd(p, l, lab, B, C), lg = cu->cross_entropy_fwd(dPr, dL, dLab, B, C);
         CHECK_MSG(fabs(lg - lc) <= TOL * fabs(lc), "loss %.9g vs %.9g (B=%d C=%d)", lg, lc, B, C);
         CHECK_CLOSE(cu, dPr, p, n, "probs B=%d C=%d", B, C);
@@ -411,8 +348,8 @@ TEST(cuda_kern_mse) {
     const int Bs[] = {1, 7, 300, 1000};
     for (int k = 0; k < 4; k++) {
         int B = Bs[k];
-        float *pr = hrand(B, 50 + k, -3, 3), *tg = hrand(B, 51, 0, 5), *d = malloc(B * sizeof *d);
-        float *dPr = put(cu, pr, B), *dTg = put(cu, tg, B), *dD = poisoned(cu, B);
+        float *pr = tc_rand(B, 50 + k, -3, 3), *tg = tc_rand(B, 51, 0, 5), *d = malloc(B * sizeof *d);
+        float *dPr = tc_put(cu, pr, B), *dTg = tc_put(cu, tg, B), *dD = tc_poisoned(cu, B);
         float lc = cpu->mse_fwd(pr, tg, B), lg = cu->mse_fwd(dPr, dTg, B);
         CHECK_MSG(fabs(lg - lc) <= TOL * fabs(lc), "mse %.9g vs %.9g (B=%d)", lg, lc, B);
         cpu->mse_bwd(d, pr, tg, B, 1.5f);
@@ -437,12 +374,12 @@ TEST(cuda_kern_span_pool) {
                 int st = j == 0 ? 0 : (s + j) % T, en = j == 0 ? T - 1 : st + (j == 1 ? 0 : (T - 1 - st) / 2);
                 sp[0] = st, sp[1] = en;
             }
-        float *x = hrand(nx, 60 + k, -1, 1), *a = hrand(na, 61, -3, 3), *dout = hrand(no, 62, -1, 1);
-        float *dx = hrand(nx, 63, -1, 1), *out = malloc(no * sizeof *out), *w = malloc(nw * sizeof *w);
+        float *x = tc_rand(nx, 60 + k, -1, 1), *a = tc_rand(na, 61, -3, 3), *dout = tc_rand(no, 62, -1, 1);
+        float *dx = tc_rand(nx, 63, -1, 1), *out = malloc(no * sizeof *out), *w = malloc(nw * sizeof *w);
         float *da = malloc(na * sizeof *da);
-        float *dX = put(cu, x, nx), *dA = put(cu, a, na), *dDout = put(cu, dout, no), *dDx = put(cu, dx, nx);
-        float *dOut = poisoned(cu, no), *dW = poisoned(cu, nw), *dDa = poisoned(cu, na);
-        int32_t *dSp = put_i(cu, spans, (size_t)S * NS * 2);
+        float *dX = tc_put(cu, x, nx), *dA = tc_put(cu, a, na), *dDout = tc_put(cu, dout, no), *dDx = tc_put(cu, dx, nx);
+        float *dOut = tc_poisoned(cu, no), *dW = tc_poisoned(cu, nw), *dDa = tc_poisoned(cu, na);
+        int32_t *dSp = tc_put_i32(cu, spans, (size_t)S * NS * 2);
         cpu->span_pool_fwd(out, w, x, a, spans, S, T, H, NS);
         cu->span_pool_fwd(dOut, dW, dX, dA, dSp, S, T, H, NS);
         CHECK_CLOSE(cu, dOut, out, no, "out S=%d T=%d H=%d NS=%d", S, T, H, NS);

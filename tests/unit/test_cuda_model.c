@@ -8,19 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_fixture.h"
 #include "harness.h"
 #include "model.h"
 #include "ops_backend.h"
 #include "optim.h"
 #include "rng.h"
 #include "util.h"
-
-static const OpsBackend *cuda_or_skip(void) {
-    char err[512], desc[256];
-    const OpsBackend *cu = ops_cuda_backend(err, sizeof err, desc, sizeof desc);
-    if (!cu) harness_skip(err);
-    return cu;
-}
 
 static HfConfig cuda_cfg(void) {
     HfConfig c;

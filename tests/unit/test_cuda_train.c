@@ -5,41 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_fixture.h"
 #include "harness.h"
 #include "ops_backend.h"
 #include "rng.h"
 #include "select.h"
 #include "util.h"
-
-static const OpsBackend *cuda_or_skip(void) {
-    char err[256];
-    const OpsBackend *cu = ops_cuda_backend(err, sizeof err, NULL, 0);
-    if (!cu) harness_skip(err);
-    return cu;
-}
-
-/* ---- host <-> backend helpers ---- */
-
-static float *dev_floats(const OpsBackend *b, const float *h, size_t n) {
-    float *d = b->alloc(n ? n : 1);
-    if (n) b->upload(d, h, n * sizeof *h);
-    return d;
-}
-static uint32_t *dev_u32(const OpsBackend *b, const uint32_t *h, size_t n) {
-    uint32_t *d = (uint32_t *)b->alloc_i32(n ? n : 1);
-    if (n) b->upload(d, h, n * sizeof *h);
-    return d;
-}
-static int32_t *dev_i32(const OpsBackend *b, const int32_t *h, size_t n) {
-    int32_t *d = b->alloc_i32(n ? n : 1);
-    if (n) b->upload(d, h, n * sizeof *h);
-    return d;
-}
-static float *host_copy(const OpsBackend *b, const float *d, size_t n) {
-    float *h = xmalloc((n ? n : 1) * sizeof *h);
-    if (n) b->download(h, d, n * sizeof *h);
-    return h;
-}
 
 static void fill_normal(Rng *r, float *x, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) x[i] = (float)rng_normal(r) * scale;
@@ -67,7 +38,7 @@ static int same_bits(const float *a, const float *b, size_t n, size_t *bad) {
 static void topk_case(const OpsBackend *cu, const float *x, size_t n, size_t k, int key,
                       const char *what) {
     uint32_t *want = xmalloc((k ? k : 1) * sizeof *want), *got = xmalloc((k ? k : 1) * sizeof *got);
-    float *d = dev_floats(cu, x, n);
+    float *d = tc_put(cu, x, n);
     int rw = ops_cpu_backend.topk(x, n, k, key, want);
     int rg = cu->topk(d, n, k, key, got);
     CHECK_MSG(rw == rg, "%s n=%zu k=%zu key=%d: rc %d vs cpu %d", what, n, k, key, rg, rw);
@@ -141,7 +112,7 @@ TEST(cuda_topk_errors) {
     for (int i = 0; i < 300; i++) x[i] = (float)(i % 17);
     x[123] = NAN;
     uint32_t out[300];
-    float *d = dev_floats(cu, x, 300);
+    float *d = tc_put(cu, x, 300);
     for (int key = 0; key < 2; key++) {
         CHECK_EQ_INT(cu->topk(d, 300, 10, key, out), SELECT_ENAN);
         CHECK_EQ_INT(cu->topk(d, 300, 0, key, out), SELECT_ENAN);   /* as the CPU: any k */
@@ -171,7 +142,7 @@ TEST(cuda_sumsq_matches_double_loop) {
         fill_normal(&r, x, n, 3.0f);
         double want = 0;
         for (size_t i = 0; i < n; i++) want += (double)x[i] * x[i];
-        float *d = dev_floats(cu, x, n);
+        float *d = tc_put(cu, x, n);
         double got = cu->sumsq(d, n), again = cu->sumsq(d, n);
         CHECK_NEAR(got, want, 1e-12 * (want + 1));
         CHECK(memcmp(&got, &again, sizeof got) == 0); /* deterministic */
@@ -195,7 +166,7 @@ TEST(cuda_sumsq_many_equals_single_sums) {
     for (int t = 0; t < T; t++) {
         h[t] = xmalloc((ns[t] ? ns[t] : 1) * sizeof(float));
         fill_normal(&r, h[t], ns[t], 2.0f);
-        d[t] = dev_floats(cu, h[t], ns[t]);
+        d[t] = tc_put(cu, h[t], ns[t]);
         hc[t] = h[t];
         want += cu->sumsq(d[t], ns[t]);
         cpu_want += ops_cpu_backend.sumsq(h[t], ns[t]);
@@ -218,12 +189,12 @@ TEST(cuda_reduce_into_exact) {
     for (int kind = 0; kind < 3; kind++) {
         fill_normal(&r, acc, n, 1.0f);
         fill_normal(&r, g, n, 0.7f);
-        float *dacc = dev_floats(cu, acc, n), *dg = dev_floats(cu, g, n);
+        float *dacc = tc_put(cu, acc, n), *dg = tc_put(cu, g, n);
         for (int rep = 0; rep < 3; rep++) {
             ops_cpu_backend.reduce_into(acc, g, n, kind);
             cu->reduce_into(dacc, dg, n, kind);
         }
-        float *got = host_copy(cu, dacc, n);
+        float *got = tc_get(cu, dacc, n);
         CHECK_MSG(same_bits(got, acc, n, &bad), "kind %d: [%zu] %.9g vs cpu %.9g", kind, bad,
                   got[bad], acc[bad]);
         free(got);
@@ -246,14 +217,14 @@ TEST(cuda_gather_scatter_scale_exact) {
     fill_normal(&r, src, n, 1.0f);
     fill_normal(&r, comp, k, 1.0f);
     uint32_t *idx = random_index(&r, n, k);
-    float *dsrc = dev_floats(cu, src, n), *dcomp = dev_floats(cu, comp, k);
-    uint32_t *didx = dev_u32(cu, idx, k);
+    float *dsrc = tc_put(cu, src, n), *dcomp = tc_put(cu, comp, k);
+    uint32_t *didx = tc_put_u32(cu, idx, k);
 
     float *g_want = xmalloc(k * sizeof *g_want);
     ops_cpu_backend.gather(g_want, src, idx, k);
     float *dg = cu->alloc(k);
     cu->gather(dg, dsrc, didx, k);
-    float *got = host_copy(cu, dg, k);
+    float *got = tc_get(cu, dg, k);
     CHECK_MSG(same_bits(got, g_want, k, &bad), "gather [%zu]", bad);
     free(got);
 
@@ -261,7 +232,7 @@ TEST(cuda_gather_scatter_scale_exact) {
     cu->scatter(dsrc, didx, k, dcomp);
     ops_cpu_backend.scale(src, n, -0.37f);
     cu->scale(dsrc, n, -0.37f);
-    got = host_copy(cu, dsrc, n);
+    got = tc_get(cu, dsrc, n);
     CHECK_MSG(same_bits(got, src, n, &bad), "scatter+scale [%zu]", bad);
     free(got);
 
@@ -282,9 +253,9 @@ static void adamw_case(const OpsBackend *cu, Rng *r, size_t n, size_t k, int spa
     float *theta = xmalloc(n * sizeof *theta), *g = xmalloc(k * sizeof *g);
     float *m = xcalloc(k, sizeof *m), *v = xcalloc(k, sizeof *v);
     fill_normal(r, theta, n, 0.05f);
-    float *dth = dev_floats(cu, theta, n), *dg = cu->alloc(k), *dm = dev_floats(cu, m, k),
-          *dv = dev_floats(cu, v, k);
-    uint32_t *didx = sparse ? dev_u32(cu, idx, k) : NULL;
+    float *dth = tc_put(cu, theta, n), *dg = cu->alloc(k), *dm = tc_put(cu, m, k),
+          *dv = tc_put(cu, v, k);
+    uint32_t *didx = sparse ? tc_put_u32(cu, idx, k) : NULL;
     size_t bad = 0;
     for (int step = 1; step <= 5; step++) {
         fill_normal(r, g, k, step == 3 ? 1e-3f : 0.2f);
@@ -303,8 +274,8 @@ static void adamw_case(const OpsBackend *cu, Rng *r, size_t n, size_t k, int spa
         ops_cpu_backend.adamw(theta, g, m, v, idx, k, &s);
         cu->adamw(dth, dg, dm, dv, didx, k, &s);
     }
-    float *gt = host_copy(cu, dth, n), *gm = host_copy(cu, dm, k), *gv = host_copy(cu, dv, k),
-          *gg = host_copy(cu, dg, k);
+    float *gt = tc_get(cu, dth, n), *gm = tc_get(cu, dm, k), *gv = tc_get(cu, dv, k),
+          *gg = tc_get(cu, dg, k);
     /* the same operations in the same order, each rounded: equal bits (rel 1e-6 would do) */
     CHECK_MSG(same_bits(gt, theta, n, &bad), "theta[%zu] %.9g vs %.9g", bad, gt[bad], theta[bad]);
     CHECK_MSG(same_bits(gm, m, k, &bad), "m[%zu] %.9g vs %.9g", bad, gm[bad], m[bad]);
@@ -340,12 +311,12 @@ static void dw_sparse_case(const OpsBackend *cu, Rng *r, int N, int in, int out,
     fill_normal(r, dy, (size_t)N * out, 1.0f);
     fill_normal(r, x, (size_t)N * in, 1.0f);
     fill_normal(r, dW, k, 1.0f);
-    float *ddy = dev_floats(cu, dy, (size_t)N * out), *dx = dev_floats(cu, x, (size_t)N * in);
-    float *ddW = dev_floats(cu, dW, k), *dscr = cu->alloc((size_t)(in + out) * N);
-    uint32_t *didx = dev_u32(cu, idx, k);
+    float *ddy = tc_put(cu, dy, (size_t)N * out), *dx = tc_put(cu, x, (size_t)N * in);
+    float *ddW = tc_put(cu, dW, k), *dscr = cu->alloc((size_t)(in + out) * N);
+    uint32_t *didx = tc_put_u32(cu, idx, k);
     ops_cpu_backend.linear_dw_sparse(dW, idx, k, dy, x, N, in, out, scratch);
     cu->linear_dw_sparse(ddW, didx, k, ddy, dx, N, in, out, dscr);
-    float *got = host_copy(cu, ddW, k);
+    float *got = tc_get(cu, ddW, k);
     /* summation orders differ: compare against the sum's magnitude scale (sqrt(N) per term) */
     double tol = 1e-5 * sqrt((double)N) + 1e-6;
     for (size_t j = 0; j < k; j++)
@@ -381,11 +352,11 @@ TEST(cuda_add_selected_exact) {
     float *src = xmalloc(n * sizeof *src), *dst = xmalloc(k * sizeof *dst);
     fill_normal(&r, src, n, 1.0f);
     fill_normal(&r, dst, k, 1.0f);
-    float *dsrc = dev_floats(cu, src, n), *ddst = dev_floats(cu, dst, k);
-    uint32_t *didx = dev_u32(cu, idx, k);
+    float *dsrc = tc_put(cu, src, n), *ddst = tc_put(cu, dst, k);
+    uint32_t *didx = tc_put_u32(cu, idx, k);
     ops_cpu_backend.add_selected(dst, idx, k, src);
     cu->add_selected(ddst, didx, k, dsrc);
-    float *got = host_copy(cu, ddst, k);
+    float *got = tc_get(cu, ddst, k);
     CHECK_MSG(same_bits(got, dst, k, &bad), "[%zu]", bad);
     free(got);
     cu->free(dsrc), cu->free(ddst), cu->free(didx);
@@ -403,12 +374,12 @@ static void embed_sparse_case(const OpsBackend *cu, Rng *r, int N, int H, int V,
     float *dout = xmalloc((size_t)N * H * sizeof *dout), *dw = xmalloc((k ? k : 1) * sizeof *dw);
     fill_normal(r, dout, (size_t)N * H, 1.0f);
     fill_normal(r, dw, k, 1.0f);
-    float *ddout = dev_floats(cu, dout, (size_t)N * H), *ddw = dev_floats(cu, dw, k);
-    int32_t *drows = null_rows ? NULL : dev_i32(cu, rows, (size_t)N);
-    uint32_t *didx = dev_u32(cu, idx, k);
+    float *ddout = tc_put(cu, dout, (size_t)N * H), *ddw = tc_put(cu, dw, k);
+    int32_t *drows = null_rows ? NULL : tc_put_i32(cu, rows, (size_t)N);
+    uint32_t *didx = tc_put_u32(cu, idx, k);
     ops_cpu_backend.embed_bwd_sparse(dw, idx, k, null_rows ? NULL : rows, dout, N, H);
     cu->embed_bwd_sparse(ddw, didx, k, drows, ddout, N, H);
-    float *got = host_copy(cu, ddw, k);
+    float *got = tc_get(cu, ddw, k);
     CHECK_MSG(same_bits(got, dw, k, &bad), "N=%d H=%d V=%d null=%d: dw[%zu] %.9g vs %.9g", N, H,
               V, null_rows, bad, got[bad], dw[bad]);
     free(got);
