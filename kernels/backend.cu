@@ -175,6 +175,7 @@ static void fill_table(OpsBackend &t) {
     t.reduce_into = cu_reduce_into;
     t.adamw = cu_adamw;
     t.topk = cu_topk;
+    t.mark = cu_profiling() ? cu_mark : NULL;
 }
 
 /* Returns 0, or -1 with the reason in cu_reason. */

@@ -29,6 +29,7 @@ void cu_fail(const char *what, const char *detail, const char *file, int line);
     } while (0)
 
 /* ---- backend state (backend.cu) ---- */
+extern cudaStream_t cu_stream; /* every kernel, copy and cuBLAS call goes to this stream */
 extern cublasHandle_t cu_blas;
 extern OpsPrecision cu_precision;
 /* Scratch device memory of at least nbytes, owned by the backend, reused by later calls (one
@@ -88,6 +89,10 @@ __device__ __forceinline__ double cu_block_sum_d(double v, double *red) {
     v = lane < nw ? red[lane] : 0.0;
     return cu_warp_sum_d(v);
 }
+
+/* ---- the op profile (profile.cu): SPARSETUNE_OPS_PROFILE=K in the environment ---- */
+int cu_profiling(void);
+void cu_mark(const char *op);
 
 /* ---- the backend's functions (ops.h contracts) ---- */
 float *cu_alloc(size_t nfloats);

@@ -8,7 +8,6 @@
 #include "cuda_common.h"
 #include "philox.cuh"
 
-extern cudaStream_t cu_stream; /* backend.cu (cuda_compat.h declares it for nvcc only) */
 
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f

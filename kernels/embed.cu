@@ -12,7 +12,6 @@
 
 #define EMB_PIECE 32
 
-extern cudaStream_t cu_stream; /* backend.cu (cuda_compat.h declares it for nvcc only) */
 
 __global__ void embed_fwd_kernel(float *out, const int32_t *ids, const int32_t *pos, const int32_t *tt,
                                  const float *wte, const float *wpe, const float *wtt, int N, int H) {

@@ -7,7 +7,6 @@
  * are bit-identical with the CPU's wherever expf is. */
 #include "cuda_common.h"
 
-extern cudaStream_t cu_stream; /* backend.cu (cuda_compat.h declares it for nvcc only) */
 
 #define ROWS_PER_BLOCK (CU_THREADS / 32)
 

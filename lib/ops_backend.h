@@ -26,6 +26,10 @@ typedef enum { OPS_FP32 = 0, OPS_TF32 = 1, OPS_BF16 = 2 } OpsPrecision;
 
 typedef struct OpsBackend {
     const char *name; /* "cpu", "cuda" */
+    /* Profiling hook (may be NULL): called with the op's name before every op (ops.c), so a
+     * backend can time its ops in stream order (the CUDA backend with events when
+     * SPARSETUNE_OPS_PROFILE is set; the CPU backend profiles inside ops_cpu.c). */
+    void (*mark)(const char *op);
     float *(*alloc)(size_t nfloats);
     int32_t *(*alloc_i32)(size_t n);
     void (*free)(void *p);

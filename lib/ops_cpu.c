@@ -897,6 +897,7 @@ static int cpu_topk(const float *x, size_t n, size_t k, int key, uint32_t *out) 
 
 const OpsBackend ops_cpu_backend = {
     .name = "cpu",
+    .mark = NULL,
     .alloc = cpu_alloc,
     .alloc_i32 = cpu_alloc_i32,
     .free = cpu_free,

@@ -14,6 +14,8 @@
  *       matrix FLOPs as engine-step counts them) and the cuBLAS rate of the step's largest
  *       product shape [B*T, 768] x [768, 3072] measured through op_gemm in the same precision.
  *       One JSON line.
+ * SPARSETUNE_OPS_PROFILE=3 adds the CUDA backend's per-op profile of the steps after the two
+ * warm-up steps (kernels/profile.cu) on stderr.
  * Steps are synchronised by reading a value back (the gradient norm and a parameter), so the
  * times are whole steps as a training loop sees them. */
 #include <math.h>
@@ -228,7 +230,8 @@ static void bench(const Args *a) {
     double Hd = c.hidden_size, Id = c.intermediate_size, N = (double)a->B * a->T, L = a->L;
     double fwd = L * (2 * N * (4 * Hd * Hd + 2 * Hd * Id) + 4.0 * a->B * a->T * a->T * Hd) + 2 * a->B * Hd * Hd;
     double tflops = 3 * fwd / med * 1e-12;
-    double gr = gemm_rate(a->B * a->T, c.intermediate_size, c.hidden_size);
+    /* not while profiling the ops (SPARSETUNE_OPS_PROFILE): its products would count as the step's */
+    double gr = getenv("SPARSETUNE_OPS_PROFILE") ? NAN : gemm_rate(a->B * a->T, c.intermediate_size, c.hidden_size);
     printf("{\"bench\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"len\": %d, \"layers\": %d, \"ratio\": %g, "
            "\"seconds_per_step\": %.5f, \"min_seconds\": %.5f, \"steps\": %d, \"tflops\": %.2f, "
            "\"gemm_tflops\": %.2f, \"fraction_of_gemm\": %.3f, \"grad_bytes\": %zu, \"trainable\": %zu}\n",

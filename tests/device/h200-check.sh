@@ -74,10 +74,18 @@ if [ "${QUICK:-0}" != 1 ]; then
     cuda-step $BENCH --precision $p >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
     cuda-step $BENCH --precision $p --ratio 0.005 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
   done
+  # where a step's GPU time goes (kernels/profile.cu), full and masked, fp32 and bf16
+  for p in fp32 bf16; do
+    for r in 0 0.005; do
+      echo "== profile $p ratio $r" >>"$OUT/profile.txt"
+      SPARSETUNE_OPS_PROFILE=3 cuda-step $BENCH --steps 5 --precision $p --ratio $r >/dev/null 2>>"$OUT/profile.txt"
+    done
+  done
   PYTHONUNBUFFERED=1 python3 tests/bench/torch_cuda_step.py $BENCH \
     >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
 fi
 
+[ -f "$OUT/profile.txt" ] && grep -A9 '^== profile' "$OUT/profile.txt" | grep -v '^--' | cut -c1-72 | tee -a "$OUT/summary.txt"
 python3 - "$OUT" <<'PY' | tee -a "$OUT/summary.txt"
 import json, os, sys
 out = sys.argv[1]
