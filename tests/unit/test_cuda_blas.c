@@ -5,6 +5,7 @@
  * In the emulated build (CI) these run the kernels on the CPU emulator; without a CUDA build
  * or device they skip with the reason. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,10 +283,11 @@ TEST(cuda_blas_backend_table) {
     CHECK(strstr(desc, "SMs") != NULL && strstr(desc, "GiB") != NULL && strstr(desc, "sm_") != NULL);
     const char *build = ops_cuda_build();
     CHECK(strcmp(build, "nvcc") == 0 || strcmp(build, "emu") == 0);
-    /* every member is set: the table is a name followed by function pointers */
-    void (*const *fp)(void) = (void (*const *)(void))((const char *)cu + sizeof(const char *));
-    size_t nfp = (sizeof(OpsBackend) - sizeof(const char *)) / sizeof(void (*)(void));
-    for (size_t i = 0; i < nfp; i++) CHECK_MSG(fp[i] != NULL, "table member %zu is NULL", i);
+    /* every op is set: the table is a name, the optional profiling hook (mark), then the ops */
+    const char *ops = (const char *)cu + offsetof(OpsBackend, mark) + sizeof cu->mark;
+    void (*const *fp)(void) = (void (*const *)(void))ops;
+    size_t nfp = (sizeof(OpsBackend) - (size_t)(ops - (const char *)cu)) / sizeof(void (*)(void));
+    for (size_t i = 0; i < nfp; i++) CHECK_MSG(fp[i] != NULL, "table op %zu is NULL", i);
     /* memory: zero, upload/download round trip, free(NULL) */
     float h[5] = {1, 2, 3, 4, 5}, back[5];
     float *d = cu->alloc(5);
