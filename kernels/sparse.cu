@@ -2,6 +2,9 @@
  * the sampled product of a masked Linear weight, a gathered dense gradient, and the selected
  * entries of an embedding's gradient.  Deterministic: every output entry is summed by one
  * warp or one thread in a fixed order; no float atomics. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cuda_common.h"
 
 /* ---------------------------------------------------------------- linear_dw_sparse */
@@ -68,9 +71,30 @@ __global__ void sp_sampled_dot(float *__restrict__ dW, const uint32_t *__restric
     }
 }
 
+/* Two ways to the k selected entries of dW = dy^T x:
+ *   sampled (below): transposes of dy and x, then a warp per entry dots two contiguous rows;
+ *            work in proportion to k — the way in fp32, where the dense product is most of a
+ *            step's time;
+ *   dense:   the whole product by cuBLAS into scratch, then the k entries added from it; with
+ *            tensor cores (tf32, bf16) the product may cost less than the transposes.
+ * SPARSETUNE_SPARSE_DW=sampled|dense forces one (to measure both on a GPU); otherwise dense
+ * in tf32/bf16 or when more than 1/16 of the entries are selected, sampled in fp32. */
+static int dw_dense(size_t k, int in, int out) {
+    const char *v = getenv("SPARSETUNE_SPARSE_DW");
+    if (v && strcmp(v, "dense") == 0) return 1;
+    if (v && strcmp(v, "sampled") == 0) return 0;
+    return cu_precision != OPS_FP32 || k * 16 > (size_t)in * out;
+}
+
 void cu_linear_dw_sparse(float *dW, const uint32_t *idx, size_t k, const float *dy,
                          const float *x, int N, int in, int out, float *scratch) {
     if (k == 0 || N <= 0) return;
+    if (dw_dense(k, in, out)) {
+        float *full = (float *)cu_scratch(0, (size_t)out * in * sizeof(float));
+        cu_gemm('T', 'N', out, in, N, 1.0f, dy, out, x, in, 0.0f, full, in);
+        cu_add_selected(dW, idx, k, full);
+        return;
+    }
     float *dyT = scratch, *xT = scratch + (size_t)out * N;
     const size_t tiles_dy = (((size_t)N + 31) / 32) * (((size_t)out + 31) / 32);
     const size_t tiles_x = (((size_t)N + 31) / 32) * (((size_t)in + 31) / 32);

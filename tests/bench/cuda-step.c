@@ -234,9 +234,11 @@ static void bench(const Args *a) {
     double gr = getenv("SPARSETUNE_OPS_PROFILE") ? NAN : gemm_rate(a->B * a->T, c.intermediate_size, c.hidden_size);
     printf("{\"bench\": \"%s\", \"precision\": \"%s\", \"batch\": %d, \"len\": %d, \"layers\": %d, \"ratio\": %g, "
            "\"seconds_per_step\": %.5f, \"min_seconds\": %.5f, \"steps\": %d, \"tflops\": %.2f, "
-           "\"gemm_tflops\": %.2f, \"fraction_of_gemm\": %.3f, \"grad_bytes\": %zu, \"trainable\": %zu}\n",
+           "\"gemm_tflops\": %.2f, \"fraction_of_gemm\": %.3f, \"grad_bytes\": %zu, \"trainable\": %zu, "
+           "\"sparse_dw\": \"%s\"}\n",
            a->ratio > 0 ? "masked" : "full", a->precision, a->B, a->T, a->L, a->ratio, med, ts[0], a->steps,
-           tflops, gr, tflops / gr, model_grad_bytes(m), optim_trainable(&o));
+           tflops, gr, tflops / gr, model_grad_bytes(m), optim_trainable(&o),
+           getenv("SPARSETUNE_SPARSE_DW") ? getenv("SPARSETUNE_SPARSE_DW") : "auto");
     free(ts);
     batch_free(&b);
     optim_free(&o);

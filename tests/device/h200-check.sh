@@ -73,6 +73,9 @@ if [ "${QUICK:-0}" != 1 ]; then
   for p in fp32 tf32 bf16; do
     cuda-step $BENCH --precision $p >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
     cuda-step $BENCH --precision $p --ratio 0.005 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
+    for w in sampled dense; do # both ways to masked weight gradients (kernels/sparse.cu)
+      SPARSETUNE_SPARSE_DW=$w cuda-step $BENCH --precision $p --ratio 0.005 >>"$OUT/bench.jsonl" 2>>"$OUT/stderr.txt"
+    done
   done
   # where a step's GPU time goes (kernels/profile.cu), full and masked, fp32 and bf16
   for p in fp32 bf16; do
@@ -104,12 +107,15 @@ if b:
     for p in ("fp32", "tf32", "bf16"):
         t = next((r for r in b if r["bench"] == "pytorch" and r["precision"] == p), None)
         f = next((r for r in b if r["bench"] == "full" and r["precision"] == p), None)
-        m = next((r for r in b if r["bench"] == "masked" and r["precision"] == p), None)
+        m = next((r for r in b if r["bench"] == "masked" and r["precision"] == p and r.get("sparse_dw", "auto") == "auto"), None)
         if not f: continue
         ts = t["seconds_per_step"] if t else float("nan")
         print(f"{p:9} {ts:8.4f} {f['seconds_per_step']:8.4f} {m['seconds_per_step'] if m else float('nan'):8.4f} "
               f"{ts / f['seconds_per_step']:10.2f} {f['seconds_per_step'] / m['seconds_per_step'] if m else float('nan'):11.2f} "
               f"{f['tflops']:8.1f} {f['gemm_tflops']:9.1f} {100 * f['fraction_of_gemm']:6.0f}%")
+    for r in b:
+        if r["bench"] == "masked" and r.get("sparse_dw", "auto") != "auto":
+            print(f"masked {r['precision']} with SPARSETUNE_SPARSE_DW={r['sparse_dw']}: {r['seconds_per_step']:.4f} s/step")
     for r in b:
         if r["bench"] == "pytorch":
             print(f"torch {r['torch']} {r['precision']}: matmul [4096x768]x[768x3072] {r['matmul_tflops']} TFLOP/s")

@@ -333,13 +333,21 @@ static void dw_sparse_case(const OpsBackend *cu, Rng *r, int N, int in, int out,
 TEST(cuda_linear_dw_sparse_matches_cpu) {
     const OpsBackend *cu = cuda_or_skip();
     if (!cu) return;
-    Rng r;
-    rng_init(&r, 46, RNG_STREAM_RANDOM_MASK, 0);
-    dw_sparse_case(cu, &r, 37, 19, 23, 50);       /* awkward: scalar path, partial tiles */
-    dw_sparse_case(cu, &r, 37, 19, 23, 19 * 23);  /* every entry */
-    dw_sparse_case(cu, &r, 64, 40, 33, 301);      /* float4 path */
-    dw_sparse_case(cu, &r, 300, 70, 65, 1000);    /* float4 path with a tail, many tiles */
-    dw_sparse_case(cu, &r, 5, 3, 2, 0);           /* k = 0: nothing */
+    /* both ways to the entries (kernels/sparse.cu): the sampled product and dense + gather,
+     * forced in turn, then the automatic choice */
+    static const char *const mode[] = {"sampled", "dense", NULL};
+    for (int m = 0; m < 3; m++) {
+        if (mode[m]) setenv("SPARSETUNE_SPARSE_DW", mode[m], 1);
+        else unsetenv("SPARSETUNE_SPARSE_DW");
+        Rng r;
+        rng_init(&r, 46, RNG_STREAM_RANDOM_MASK, 0);
+        dw_sparse_case(cu, &r, 37, 19, 23, 50);       /* awkward: scalar path, partial tiles */
+        dw_sparse_case(cu, &r, 37, 19, 23, 19 * 23);  /* every entry */
+        dw_sparse_case(cu, &r, 64, 40, 33, 301);      /* float4 path */
+        dw_sparse_case(cu, &r, 300, 70, 65, 1000);    /* float4 path with a tail, many tiles */
+        dw_sparse_case(cu, &r, 300, 70, 65, 30);      /* sparse: sampled under auto in fp32 */
+        dw_sparse_case(cu, &r, 5, 3, 2, 0);           /* k = 0: nothing */
+    }
 }
 
 TEST(cuda_add_selected_exact) {
