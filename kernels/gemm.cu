@@ -89,42 +89,23 @@ __global__ void k_mask_add(float *scores, const float *maskadd, int S, int T, in
 
 /* ---------------------------------------------------------------- the product */
 
-/* batch row-major products C_b = alpha op(A_b) op(B_b) + beta C_b, X_b = X + b * sX. */
-static void gemm_sb(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
-                    long long sA, const float *B, int ldb, long long sB, float beta, float *C,
-                    int ldc, long long sC, int batch) {
-    cublasOperation_t oa = op_of(ta), ob = op_of(tb);
-    if (M <= 0 || N <= 0 || batch <= 0) return;
-    if (K <= 0) { /* no products: C = beta C (cuBLAS versions differ on k = 0) */
-        if (beta == 1.0f) return;
-        for (int b = 0; b < batch; b++) {
-            unsigned gy = M < 65535 ? (unsigned)M : 65535u;
-            KLAUNCH(k_scale_rows, dim3((unsigned)((N + 255) / 256), gy), 256, 0, C + b * sC, M, N, ldc, beta);
-        }
-        return;
-    }
-    if (cu_precision == OPS_BF16) {
-        if (batch == 1)
-            CUBLAS_CHECK(cublasGemmEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A,
-                                      CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc,
-                                      CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
-        else
-            CUBLAS_CHECK(cublasGemmStridedBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F,
-                                                    ldb, sB, A, CUDA_R_32F, lda, sA, &beta, C,
-                                                    CUDA_R_32F, ldc, sC, batch,
-                                                    CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
-    } else {
-        if (batch == 1)
-            CUBLAS_CHECK(cublasSgemm(cu_blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
-        else
-            CUBLAS_CHECK(cublasSgemmStridedBatched(cu_blas, ob, oa, N, M, K, &alpha, B, ldb, sB, A,
-                                                   lda, sA, &beta, C, ldc, sC, batch));
-    }
-}
-
+/* The row-major product C = alpha op(A) op(B) + beta C (cuBLAS column-major C^T, see above). */
 void cu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_sb(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
+    cublasOperation_t oa = op_of(ta), ob = op_of(tb);
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* no products: C = beta C (cuBLAS versions differ on k = 0) */
+        if (beta == 1.0f) return;
+        unsigned gy = M < 65535 ? (unsigned)M : 65535u;
+        KLAUNCH(k_scale_rows, dim3((unsigned)((N + 255) / 256), gy), 256, 0, C, M, N, ldc, beta);
+        return;
+    }
+    if (cu_precision == OPS_BF16)
+        CUBLAS_CHECK(cublasGemmEx(cu_blas, ob, oa, N, M, K, &alpha, B, CUDA_R_32F, ldb, A,
+                                  CUDA_R_32F, lda, &beta, C, CUDA_R_32F, ldc,
+                                  CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    else
+        CUBLAS_CHECK(cublasSgemm(cu_blas, ob, oa, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
 }
 
 /* ---------------------------------------------------------------- linear */
@@ -133,7 +114,7 @@ void cu_linear_fwd(float *y, const float *x, const float *W, const float *b, int
                    int out) {
     if (N <= 0 || out <= 0) return;
     /* bias after the product, as the CPU does (same roundings: y = (x W^T) + b) */
-    gemm_sb('N', 'T', N, out, in, 1.0f, x, in, 0, W, in, 0, 0.0f, y, out, 0, 1);
+    cu_gemm('N', 'T', N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
     if (b) {
         unsigned gy = N < 1024 ? (unsigned)N : 1024u;
         KLAUNCH(k_add_bias, dim3((unsigned)((out + 255) / 256), gy), 256, 0, y, b, N, out);
@@ -157,8 +138,8 @@ static void colsum_acc(float *db, const float *dy, int N, int C) {
 
 void cu_linear_bwd(float *dx, float *dW, float *db, const float *dy, const float *x,
                    const float *W, int N, int in, int out, int accumulate_dx) {
-    if (dx) gemm_sb('N', 'N', N, in, out, 1.0f, dy, out, 0, W, in, 0, accumulate_dx ? 1.0f : 0.0f, dx, in, 0, 1);
-    if (dW) gemm_sb('T', 'N', out, in, N, 1.0f, dy, out, 0, x, in, 0, 1.0f, dW, in, 0, 1);
+    if (dx) cu_gemm('N', 'N', N, in, out, 1.0f, dy, out, W, in, accumulate_dx ? 1.0f : 0.0f, dx, in);
+    if (dW) cu_gemm('T', 'N', out, in, N, 1.0f, dy, out, x, in, 1.0f, dW, in);
     if (db) colsum_acc(db, dy, N, out);
 }
 
@@ -199,7 +180,7 @@ static void attn_gemm(char ta, char tb, int M, int N, int K, float alpha, AttnOp
     KLAUNCH(k_attn_ptrs, (unsigned)((batch + 255) / 256), 256, 0, pa, pb, pc, A, B, C, css, chs, S, NH);
     cublasOperation_t oa = op_of(ta), ob = op_of(tb);
     const float zero = 0.0f;
-    /* column-major C^T = op(B)^T op(A)^T, as gemm_sb */
+    /* column-major C^T = op(B)^T op(A)^T, as cu_gemm */
     if (cu_precision == OPS_BF16)
         CUBLAS_CHECK(cublasGemmBatchedEx(cu_blas, ob, oa, N, M, K, &alpha, (const void *const *)pb,
                                          CUDA_R_32F, B.ld, (const void *const *)pa, CUDA_R_32F, A.ld,

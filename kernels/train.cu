@@ -56,21 +56,11 @@ __global__ void __launch_bounds__(1024) tr_sumsq_final(double *__restrict__ out,
     if (threadIdx.x == 0) *out = s;
 }
 
-double cu_sumsq(const float *x, size_t n) {
-    if (n == 0) return 0.0;
-    unsigned nb = cu_blocks(n, CU_THREADS * 8);
-    if (nb > SUMSQ_MAX_BLOCKS) nb = SUMSQ_MAX_BLOCKS;
-    double *part = (double *)cu_scratch(0, (SUMSQ_MAX_BLOCKS + 1) * sizeof(double));
-    KLAUNCH(tr_sumsq_partial, nb, CU_THREADS, 0, part + 1, x, n);
-    KLAUNCH(tr_sumsq_final, 1, 1024, 0, part, part + 1, nb);
-    double r;
-    cu_download(&r, part, sizeof r);
-    return r;
-}
+double cu_sumsq(const float *x, size_t n) { return cu_sumsq_many(&x, &n, 1); }
 
 /* Many tensors: each tensor's two stages as above (the partials reuse one buffer: the stream
  * orders the kernels), its sum into res[t]; one block adds res[0..count) in order; one
- * download.  The same bits as adding the cu_sumsq results in order on the host. */
+ * download.  cu_sumsq is the case of one tensor. */
 __global__ void tr_sum_in_order(double *__restrict__ out, const double *__restrict__ res, int count) {
     if (threadIdx.x == 0 && blockIdx.x == 0) {
         double s = 0.0;

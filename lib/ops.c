@@ -40,8 +40,8 @@ const OpsBackend *ops_select(const char *device, const char *precision, int quie
         snprintf(ops_label, sizeof ops_label, "cpu");
         if (prec != OPS_FP32)
             die("--precision", "%s needs the cuda device; the CPU computes in fp32 only", precision);
-        if (!quiet) fprintf(stderr, "device: cpu%s%s\n", *err ? " (cuda unavailable: " : "", *err ? err : "");
-        if (!quiet && *err) fprintf(stderr, ")\n");
+        if (!quiet && *err) fprintf(stderr, "device: cpu (cuda unavailable: %s)\n", err);
+        else if (!quiet) fprintf(stderr, "device: cpu\n");
     } else {
         if (ops_cuda_set_precision((OpsPrecision)prec, err, sizeof err) != 0) die("--precision", "%s", err);
         snprintf(ops_label, sizeof ops_label, "cuda (%s), %s", desc, precision ? precision : "fp32");

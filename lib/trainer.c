@@ -37,7 +37,11 @@ static void copy_values(Trainer *t, int i, float *buf, int into_model) {
         return;
     }
     const TrainTensor *tt = &t->o->t[t->slot[i]];
-    float *theta = model_param(t->m, i), *tmp = ops_alloc(tt->k ? tt->k : 1);
+    if (tt->k > t->dev_tmp_n) {
+        ops_free(t->dev_tmp);
+        t->dev_tmp = ops_alloc(t->dev_tmp_n = tt->k);
+    }
+    float *theta = model_param(t->m, i), *tmp = t->dev_tmp;
     if (into_model) {
         ops_upload(tmp, buf, tt->k * sizeof *buf);
         op_scatter(theta, tt->dindex, tt->k, tmp);
@@ -45,7 +49,6 @@ static void copy_values(Trainer *t, int i, float *buf, int into_model) {
         op_gather(tmp, theta, tt->dindex, tt->k);
         ops_download(buf, tmp, tt->k * sizeof *buf);
     }
-    ops_free(tmp);
 }
 
 /* Adam's state (backend memory) as host vectors for checkpoints. */
@@ -83,6 +86,7 @@ void trainer_free(Trainer *t) {
     free(t->best);
     free(t->mode);
     free(t->slot);
+    ops_free(t->dev_tmp);
 }
 
 /* ---- checkpoints: a `checkpoint` stream ----

@@ -42,6 +42,9 @@ typedef struct Trainer {
     int *mode;          /* [n_params]: 0 unchanged, 1 sparse entries of o->t[slot[i]], 2 whole */
     int *slot;          /* [n_params]: TrainTensor index or -1 */
     float **best;       /* [n_params]: best snapshot (modes 1 and 2) */
+    float *dev_tmp;     /* backend scratch for gathering sparse values (grown, never shrunk:
+                         * a device allocation per tensor and snapshot would synchronise) */
+    size_t dev_tmp_n;
     json_t *prov_entry; /* this run's provenance entry (restored on resume) */
 } Trainer;
 
