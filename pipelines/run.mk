@@ -92,7 +92,7 @@ $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4)).metrics: $(OUT)/deltas/$(cal
 
 $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(call train_set,$(1),$(4))
 	@mkdir -p $$(@D)
-	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(call train_set,$(1),$(4)) -o $$@
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) --split train $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
 	@mkdir -p $$(@D)

@@ -30,6 +30,8 @@ static void usage(void) {
         "  -b, --batch B           examples per forward pass (default 32)\n"
         "  -s, --seed S            head initialisation when neither the model nor the delta\n"
         "                          has a head (default: the delta's seed, else 0)\n"
+        "      --split NAME        the split the metrics record names: test, dev or train\n"
+        "                          (default: the examples' holdout part if train or dev, else test)\n"
         "      --method NAME --ratio P --tag T\n"
         "                          labels of the metrics record (default: from the delta)\n"
         "      --force             apply a delta made for another base model\n"
@@ -47,7 +49,7 @@ static void usage(void) {
 
 typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *output, *input;
-    const char *method, *tag, *device, *precision;
+    const char *method, *tag, *device, *precision, *split;
     double ratio;
     int ratio_given, seed_given, batch, force, arch_given;
     HeadArch arch;
@@ -55,7 +57,7 @@ typedef struct Options {
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS, O_HEAD };
+    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS, O_HEAD, O_SPLIT };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
         {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
@@ -63,7 +65,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
-        {"head", required_argument, 0, O_HEAD},
+        {"head", required_argument, 0, O_HEAD},     {"split", required_argument, 0, O_SPLIT},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -81,6 +83,11 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_RATIO: o->ratio = parse_double("--ratio", optarg, 0, 1), o->ratio_given = 1; break;
         case O_TAG: o->tag = optarg; break;
         case O_FORCE: o->force = 1; break;
+        case O_SPLIT:
+            if (strcmp(optarg, "test") && strcmp(optarg, "dev") && strcmp(optarg, "train"))
+                die_usage("--split: expected test, dev or train, got '%s'", optarg);
+            o->split = optarg;
+            break;
         case O_HEAD:
             if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
             o->arch_given = 1;
@@ -204,7 +211,9 @@ int main(int argc, char **argv) {
     json_object_set_new(rec, "loss", json_real(p.loss));
     json_t *split = json_object_get(set->header, "split");
     const char *part = json_string_value(json_object_get(split, "part"));
-    json_object_set_new(rec, "split", json_string(part && strcmp(part, "all") != 0 ? part : "test"));
+    /* stats tells runs apart by split: a training-set evaluation must not read as "test" */
+    const char *held = part && (!strcmp(part, "train") || !strcmp(part, "dev")) ? part : "test";
+    json_object_set_new(rec, "split", json_string(o.split ? o.split : held));
     if (o.tag) json_object_set_new(rec, "tag", json_string(o.tag));
     else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
 
