@@ -8,7 +8,7 @@
 
 #include "delta.h"
 #include "examples.h"
-#include "hfconfig.h"
+#include "export.h"
 #include "modelio.h"
 #include "predict.h"
 #include "provenance.h"
@@ -195,22 +195,7 @@ int main(int argc, char **argv) {
     else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
 
     if (o.predictions) write_predictions(&o, set, &p, prov);
-    if (o.export_dir) {
-        HfConfig cfg = m->cfg;
-        cfg.id2label = NULL;
-        cfg.num_labels = 0;
-        json_t *labels = json_object_get(set->header, "labels");
-        if (set->type == TASK_CLASSIFICATION && json_array_size(labels) == (size_t)set->num_labels) {
-            const char **names = xmalloc(json_array_size(labels) * sizeof *names);
-            for (size_t i = 0; i < json_array_size(labels); i++) names[i] = json_string_value(json_array_get(labels, i));
-            hfconfig_set_labels(&cfg, set->num_labels, names);
-            free(names);
-        }
-        snprintf(cfg.architecture, sizeof cfg.architecture, "%s",
-                 set->type == TASK_MULTIPLE_CHOICE ? "RobertaForMultipleChoice" : "RobertaForSequenceClassification");
-        model_save_dir(m, &cfg, o.model, 1, o.export_dir);
-        hfconfig_free(&cfg);
-    }
+    if (o.export_dir) export_model_dir(m, 1, set, o.model, o.export_dir);
 
     StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
     st_write_json_record(w, rec);
