@@ -30,6 +30,8 @@ static void usage(void) {
         "  -b, --batch B          examples per batch (default 16)\n"
         "  -s, --seed S           data order, dropout and head initialisation (default 0)\n"
         "      --reduce R         sum (G = sum of g_t, the paper's), sumsq (Fisher), abs\n"
+        "      --head A           head architecture: jiant (the paper's: the head on the pooler's\n"
+        "                         tanh(dense(<s>)); default) or hf (HF's classes)\n"
         "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
         "                         are then a pure function of the data)\n"
         "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
@@ -48,13 +50,14 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG };
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
         {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
-        {"log", required_argument, 0, O_LOG},   {"quiet", no_argument, 0, 'q'},
+        {"log", required_argument, 0, O_LOG},   {"head", required_argument, 0, O_HEAD},
+        {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
     const char *model_dir = NULL, *log_path = NULL, *output = NULL, *device = NULL, *precision = NULL;
@@ -63,6 +66,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 0;
     double dropout = -1;
     Reduce reduce = REDUCE_SUM;
+    HeadArch arch = ARCH_JIANT;
     int c;
     while ((c = getopt_long(argc, argv, "m:n:b:s:qo:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -81,6 +85,9 @@ int main(int argc, char **argv) {
         case O_PREC: precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case O_LOG: log_path = optarg; break;
+        case O_HEAD:
+            if (head_arch_parse(optarg, &arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
+            break;
         case 'q': quiet = 1; break;
         case 'o': output = optarg; break;
         case 'h': usage(); return 0;
@@ -100,7 +107,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < set->n; i++)
         if (!set->ex[i].has_label) die(input, "record %zu: unlabeled example (gradients need labels)", i);
     ModelInfo mi;
-    Model *m = model_open(model_dir, set->type, set->num_labels, seed, dropout, &mi);
+    Model *m = model_open(model_dir, set->type, set->num_labels, arch, seed, dropout, &mi);
 
     /* sum accumulates straight into the model's gradient buffer; the others reduce each step's
      * gradient into a separate accumulator (backend memory, like the gradients). */
@@ -148,7 +155,9 @@ int main(int argc, char **argv) {
     json_t *meta = json_object();
     json_object_set_new(meta, "role", json_string("grads"));
     json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    json_object_set_new(meta, "head", json_string(head_arch_name(arch)));
     json_object_set_new(meta, "head_from_checkpoint", json_boolean(mi.head_from_checkpoint));
+    if (m->pooler >= 0) json_object_set_new(meta, "pooler_from_checkpoint", json_boolean(mi.pooler_from_checkpoint));
     json_object_set_new(meta, "steps", json_integer(steps));
     json_object_set_new(meta, "batch", json_integer(batch));
     json_object_set_new(meta, "examples_seen", json_integer(steps * batch));

@@ -1,13 +1,21 @@
 #!/usr/bin/python3
 """Independent float64 PyTorch reference for the C engine (lib/model.c).
 
-Writes tests/fixtures/engine/<head>.safetensors for the heads classification, regression,
-multiple_choice and span: a tiny RoBERTa (2 layers, hidden 32, 4 heads, FFN 37, the full
+Writes tests/fixtures/engine/<head>.safetensors (HF's heads, --head hf) and
+jiant_<head>.safetensors (jiant's pooled heads, --head jiant) for the heads classification,
+regression, multiple_choice and span: a tiny RoBERTa (2 layers, hidden 32, 4 heads, FFN 37, the full
 50265-token vocabulary), a padded batch of real roberta-base token ids, and for dropout off
 (suffix 0) and on (suffix 1): logits, loss and the gradient of every parameter.
 
 Run with /usr/bin/python3 (torch 1.13, no transformers): the model below is written from the
 HF RobertaModel / jiant head definitions, independent of the C code.
+
+Head architectures (lib/model.h):
+  hf     classification/regression: RobertaClassificationHead on <s> (no pooler);
+         multiple choice: RobertaForMultipleChoice, tanh(pooler(<s>)) -> dropout -> classifier [1,H];
+  jiant  tanh(roberta.pooler.dense(<s>)) -> dropout -> dense -> tanh -> dropout -> out_proj;
+         the pooler exists for every head (jiant's encoder always has it) and the span head
+         does not use it (its gradient is zero).
 
 To keep the fixtures small:
   * the word embeddings are not stored: both sides compute them with word_embedding() below
@@ -99,7 +107,11 @@ LAYER = ["attention.self.query", "attention.self.key", "attention.self.value",
          "output.dense", "output.LayerNorm"]
 
 
-def param_shapes(head, num_labels):
+def has_pooler(head, arch):
+    return arch == "jiant" or head == "multiple_choice"
+
+
+def param_shapes(head, num_labels, arch="hf"):
     H, I = CFG["hidden_size"], CFG["intermediate_size"]
     s = {"roberta.embeddings.position_embeddings.weight": (CFG["max_position_embeddings"], H),
          "roberta.embeddings.token_type_embeddings.weight": (CFG["type_vocab_size"], H),
@@ -116,6 +128,13 @@ def param_shapes(head, num_labels):
                 s[p + n + ".weight"], s[p + n + ".bias"] = (H,), (H,)
             else:
                 s[p + n + ".weight"], s[p + n + ".bias"] = (out, inp), (out,)
+    if has_pooler(head, arch):
+        s["roberta.pooler.dense.weight"] = (H, H)
+        s["roberta.pooler.dense.bias"] = (H,)
+    if head == "multiple_choice" and arch == "hf":
+        s["classifier.weight"] = (1, H)
+        s["classifier.bias"] = (1,)
+        return s
     if head == "span":
         s["classifier.span_attention.weight"] = (1, H)
         s["classifier.span_attention.bias"] = (1,)
@@ -128,9 +147,9 @@ def param_shapes(head, num_labels):
     return s
 
 
-def random_params(head, num_labels, rng):
+def random_params(head, num_labels, rng, arch="hf"):
     ps = {}
-    for name, shape in param_shapes(head, num_labels).items():
+    for name, shape in param_shapes(head, num_labels, arch).items():
         if "LayerNorm.weight" in name:
             v = 1.0 + 0.1 * rng.standard_normal(shape)
         elif name.endswith(".bias"):
@@ -153,7 +172,7 @@ def gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x / np.sqrt(2.0)))
 
 
-def forward(P, ids, lens, head, drop, batch):
+def forward(P, ids, lens, head, drop, batch, arch="hf"):
     """P: name -> float64 tensor (requires grad).  drop(call, shape) -> multiplier or None."""
     H, NH, L = CFG["hidden_size"], CFG["num_attention_heads"], CFG["num_hidden_layers"]
     HD, pad = H // NH, CFG["pad_token_id"]
@@ -201,8 +220,15 @@ def forward(P, ids, lens, head, drop, batch):
             vecs.append(torch.cat(row))
         z = dropout(torch.stack(vecs), c1)
         logits = z @ P["classifier.out_proj.weight"].T + P["classifier.out_proj.bias"]
+    elif head == "multiple_choice" and arch == "hf":
+        z = torch.tanh(x[:, 0, :] @ P["roberta.pooler.dense.weight"].T + P["roberta.pooler.dense.bias"])
+        z = dropout(z, c1)
+        logits = z @ P["classifier.weight"].T + P["classifier.bias"]
     else:
-        z = dropout(x[:, 0, :], c1)
+        z = x[:, 0, :]
+        if arch == "jiant":
+            z = torch.tanh(z @ P["roberta.pooler.dense.weight"].T + P["roberta.pooler.dense.bias"])
+        z = dropout(z, c1)
         z = torch.tanh(z @ P["classifier.dense.weight"].T + P["classifier.dense.bias"])
         z = dropout(z, c2)
         logits = z @ P["classifier.out_proj.weight"].T + P["classifier.out_proj.bias"]
@@ -279,10 +305,10 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def make_case(head, seed):
+def make_case(head, seed, arch="hf"):
     bt = BATCHES[head]
     rng = np.random.default_rng(seed)
-    params = random_params(head, bt["num_labels"], rng)
+    params = random_params(head, bt["num_labels"], rng, arch)
     wte = word_embedding(CFG["vocab_size"], CFG["hidden_size"])
     seqs = bt["seqs"]
     S, T = len(seqs), max(len(s) for s in seqs)
@@ -320,12 +346,12 @@ def make_case(head, seed):
             scale = 1.0 / (1.0 - float(np.float32(p)))
             return torch.tensor(keep.astype(np.float64) * scale)
 
-        logits, loss = forward(P, torch.tensor(ids.astype(np.int64)), lens, head, drop, bt)
+        logits, loss = forward(P, torch.tensor(ids.astype(np.int64)), lens, head, drop, bt, arch)
         loss.backward()
         out["logits%d" % mode] = logits.detach().numpy().astype(np.float32).reshape(-1)
         out["loss%d" % mode] = np.array([loss.item()], dtype=np.float32)
         for n, t in P.items():
-            g = t.grad.numpy()
+            g = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)  # unused: the span head's pooler
             if n == "roberta.embeddings.word_embeddings.weight":
                 mask = np.ones(g.shape[0], bool)
                 mask[rows] = False
@@ -333,7 +359,7 @@ def make_case(head, seed):
                 out["grad%d.%s" % (mode, n)] = g[rows].astype(np.float32)
             else:
                 out["grad%d.%s" % (mode, n)] = g.astype(np.float32)
-        print("%s dropout=%d loss=%.6f logits=%s" % (head, mode, loss.item(), out["logits%d" % mode]))
+        print("%s %s dropout=%d loss=%.6f logits=%s" % (arch, head, mode, loss.item(), out["logits%d" % mode]))
     return out
 
 
@@ -344,6 +370,7 @@ def main():
     print("philox_word_at(42, 2, 7, 0..3) =", [hex(x) for x in philox_words(42, 2, 7, 4)])
     for i, head in enumerate(BATCHES):
         write_safetensors(os.path.join(OUT, head + ".safetensors"), make_case(head, 100 + i))
+        write_safetensors(os.path.join(OUT, "jiant_" + head + ".safetensors"), make_case(head, 200 + i, "jiant"))
 
 
 if __name__ == "__main__":
