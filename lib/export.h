@@ -18,15 +18,19 @@
 
 #define EXPORT_MODELING_FILE "modeling_sparsetune.py"
 
-/* The class config.json names for a head of the hf (hf_arch != 0) or jiant architecture. */
-const char *export_class(HeadKind head, int hf_arch);
+/* The class config.json names for a head kind in an architecture. */
+const char *export_class(HeadKind head, HeadArch arch);
 /* 1 when that class is transformers' own. */
-int export_is_hf_class(HeadKind head, int hf_arch);
+int export_is_hf_class(HeadKind head, HeadArch arch);
+
+/* The head architecture an exported model directory (or archive) records in config.json's
+ * "sparsetune" object; fallback for any other model, or a config without that object. */
+HeadArch export_arch_of_dir(const char *dir, HeadArch fallback);
 
 /* Write outdir (must not exist; atomic, see model_save_dir): config.json, model.safetensors
  * with the head, vocab.json + merges.txt from tokenizer, modeling_sparsetune.py.  set gives
- * the task, its label names and its task type. */
-void export_model_dir(const Model *m, int hf_arch, const ExampleSet *set, const char *tokenizer,
+ * the task and its label names; the head kind and architecture are m's. */
+void export_model_dir(const Model *m, const ExampleSet *set, const char *tokenizer,
                       const char *outdir);
 
 #endif

@@ -115,7 +115,10 @@ class SparsetuneRoberta(nn.Module):
         p = config.get("hidden_dropout_prob", 0.1)
         cd = config.get("classifier_dropout")
         self.drop = nn.Dropout(p)
-        self.head_drop = nn.Dropout(p if cd is None else cd)
+        # classifier_dropout is HF's RobertaClassificationHead's; jiant's heads (span included)
+        # and HF's RobertaForMultipleChoice use hidden_dropout_prob
+        hf_cls = self.head_arch == "hf" and self.head in ("classification", "regression")
+        self.head_drop = nn.Dropout(p if cd is None or not hf_cls else cd)
         self.attn_drop = nn.Dropout(config.get("attention_probs_dropout_prob", 0.1))
 
         def ln():

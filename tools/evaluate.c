@@ -26,7 +26,7 @@ static void usage(void) {
         "      --predictions FILE  also write a predictions stream (one record per example)\n"
         "      --export DIR        also write the fine-tuned model as an HF directory\n"
         "      --head A            head architecture, jiant or hf (default: the delta's; without\n"
-        "                          a delta jiant)\n"
+        "                          a delta the one an exported model records, else jiant)\n"
         "  -b, --batch B           examples per forward pass (default 32)\n"
         "  -s, --seed S            head initialisation when neither the model nor the delta\n"
         "                          has a head (default: the delta's seed, else 0)\n"
@@ -153,6 +153,8 @@ int main(int argc, char **argv) {
         o.arch = trained;
         st_reader_close(r);
     }
+    /* An exported model evaluated on its own: the architecture it was exported with. */
+    if (!o.delta && !o.arch_given) o.arch = export_arch_of_dir(o.model, o.arch);
     ModelInfo mi;
     Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
     if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
@@ -209,7 +211,7 @@ int main(int argc, char **argv) {
     else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
 
     if (o.predictions) write_predictions(&o, set, &p, prov);
-    if (o.export_dir) export_model_dir(m, 1, set, o.model, o.export_dir);
+    if (o.export_dir) export_model_dir(m, set, o.model, o.export_dir);
 
     StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
     st_write_json_record(w, rec);
