@@ -8,7 +8,7 @@
 
 #include "delta.h"
 #include "examples.h"
-#include "hfconfig.h"
+#include "export.h"
 #include "modelio.h"
 #include "predict.h"
 #include "provenance.h"
@@ -24,9 +24,10 @@ static void usage(void) {
         "  -m, --model DIR         the base model (HF directory or archive)\n"
         "  -d, --delta FILE        the delta from masktrain (omit: the base model as is)\n"
         "      --predictions FILE  also write a predictions stream (one record per example)\n"
-        "      --export DIR        also write the fine-tuned model as an HF directory\n"
+        "      --export DIR        also write the fine-tuned model as a model directory: HF's class\n"
+        "                          where one computes the head, else ours (evaluate(1) EXPORTS)\n"
         "      --head A            head architecture, jiant or hf (default: the delta's; without\n"
-        "                          a delta jiant)\n"
+        "                          a delta the one an exported model records, else jiant)\n"
         "  -b, --batch B           examples per forward pass (default 32)\n"
         "  -s, --seed S            head initialisation when neither the model nor the delta\n"
         "                          has a head (default: the delta's seed, else 0)\n"
@@ -160,6 +161,8 @@ int main(int argc, char **argv) {
         o.arch = trained;
         st_reader_close(r);
     }
+    /* An exported model evaluated on its own: the architecture it was exported with. */
+    if (!o.delta && !o.arch_given) o.arch = export_arch_of_dir(o.model, o.arch);
     ModelInfo mi;
     Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
     if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
@@ -218,22 +221,7 @@ int main(int argc, char **argv) {
     else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
 
     if (o.predictions) write_predictions(&o, set, &p, prov);
-    if (o.export_dir) {
-        HfConfig cfg = m->cfg;
-        cfg.id2label = NULL;
-        cfg.num_labels = 0;
-        json_t *labels = json_object_get(set->header, "labels");
-        if (set->type == TASK_CLASSIFICATION && json_array_size(labels) == (size_t)set->num_labels) {
-            const char **names = xmalloc(json_array_size(labels) * sizeof *names);
-            for (size_t i = 0; i < json_array_size(labels); i++) names[i] = json_string_value(json_array_get(labels, i));
-            hfconfig_set_labels(&cfg, set->num_labels, names);
-            free(names);
-        }
-        snprintf(cfg.architecture, sizeof cfg.architecture, "%s",
-                 set->type == TASK_MULTIPLE_CHOICE ? "RobertaForMultipleChoice" : "RobertaForSequenceClassification");
-        model_save_dir(m, &cfg, o.model, 1, o.export_dir);
-        hfconfig_free(&cfg);
-    }
+    if (o.export_dir) export_model_dir(m, set, o.model, o.export_dir);
 
     StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
     st_write_json_record(w, rec);
