@@ -37,6 +37,7 @@ static void copy_values(Trainer *t, int i, float *buf, int into_model) {
         return;
     }
     const TrainTensor *tt = &t->o->t[t->slot[i]];
+    if (tt->k == 0) return; /* a mask with no entry here (the scratch may not exist yet) */
     if (tt->k > t->dev_tmp_n) {
         ops_free(t->dev_tmp);
         t->dev_tmp = ops_alloc(t->dev_tmp_n = tt->k);
