@@ -37,7 +37,8 @@ GA_OPTS ?=
 # 600 sums batches 1..599 and trains from batch 600 on (BURNIN_SKIP=1; PAPER.md).
 BURNIN_SKIP ?= 0
 # jiant's schedule: with SCHEDULE_EPOCHS=E masktrain gets --schedule-steps and --max-steps
-# E × ⌈training examples / BATCH⌉, the examples counted at run time (the stream's end marker).
+# E × ⌈training examples / BATCH⌉, the examples counted at run time (the stream's end marker);
+# --max-steps at most 2^24 (masktrain's bound: dropout keys), never reached by early stopping.
 SCHEDULE_EPOCHS ?=
 # evaluate also the training split (the sparsity sweep's train metric): TRAIN_METRICS=1
 TRAIN_METRICS ?=
@@ -58,7 +59,7 @@ burnin_of = $(shell echo $$(($(call steps_of,$(1)) - $(BURNIN_SKIP))))
 # shell prefix setting n (the schedule length) for the training set $(1); 4 dollars: one
 # pair goes to $(call) of RUN_RULES, one to the recipe
 sched_n = $(if $(SCHEDULE_EPOCHS),n=$$$$(( $(SCHEDULE_EPOCHS) * (($$$$($(BIN)/inspect --json $(1) | tail -n 1 | tr -dc 0-9) + $(BATCH) - 1) / $(BATCH)) )) && )
-sched_opts = $(if $(SCHEDULE_EPOCHS),--schedule-steps $$$$n --max-steps $$$$n)
+sched_opts = $(if $(SCHEDULE_EPOCHS),--schedule-steps $$$$n --max-steps $$$$(( $$$$n < 16777216 ? $$$$n : 16777216 )))
 tok_args = $(if $(TOKENIZE_ARGS_$(1)),$(TOKENIZE_ARGS_$(1)),$(call TOKENIZE_ARGS,$(1)))
 
 # Which gradient reduction a method reads; methods without gradients read the model.

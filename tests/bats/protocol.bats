@@ -229,3 +229,21 @@ PY
   echo "$output" | grep -E -q -- "gradacc .*--steps 700 "
   ! echo "$output" | grep -q -- "--clip"
 }
+
+@test "paper.mk PROTOCOL=paper runs end to end (tiny task, short overrides)" {
+  command -v gnuplot > /dev/null || skip "gnuplot not installed (make deps)"
+  D="$PT/ptasks"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$D/alpha" 40 1
+  run make -s -f "$ROOT/pipelines/paper.mk" PROTOCOL=paper BIN="$BIN" MODEL="$PT/tiny" DATA="$D" OUT="$PT/pp" \
+    TASKS=alpha METHODS=sam SEEDS=1 MT_OPTS="--min-steps 0 --max-steps 6 --eval-every 3" \
+    EXTRA="STEPS_alpha=3 MAXLEN=48 'TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha'" table1
+  [ "$status" -eq 0 ] || { echo "$output" | tail -20; false; }
+  run sh -c "inspect --json '$PT/pp/runs/grads/alpha-s1.sum' | head -n 1"
+  assert_output --partial '"steps":2,'
+  assert_output --partial '"clip":1.0'
+  n=$(inspect --json "$PT/pp/runs/data/alpha/train.ex" | tail -n 1 | tr -dc 0-9)
+  run sh -c "inspect --json '$PT/pp/runs/deltas/alpha-sam-r0.005-s1.delta' | head -n 1"
+  assert_output --partial "\"steps\":6,"
+  assert_output --partial "\"warmup_steps\":$(( 10000 * ((n + 15) / 16) / 10 )),\"max_steps\":6,\"schedule_steps\":$(( 10000 * ((n + 15) / 16) ))"
+  assert_output --partial '"decay_frozen":true,"max_grad_norm":1.0,"clip_scope":"all","keep":"best"'
+}
