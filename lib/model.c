@@ -49,7 +49,7 @@ struct Acts {
     float *P;               /* [L][S,NH,T,T] */
     float *g1, *g2, *g3, *g4, *gi, *att1, *att2; /* scratch */
     /* head */
-    float *cls, *hd1, *th, *hd2, *out, *probs, *dout, *dh1, *dh2; /* [S, max(2H, C)] */
+    float *cls, *pool, *hd1, *th, *hd2, *out, *probs, *dout, *dh1, *dh2; /* [S, max(2H, C)] */
     float *atok, *spw;      /* [N], [S,NS,T] */
     float *sp, *sp1;        /* sparse-gradient scratch: [N*(H+I)] (lazy), [max(I, 2H, C)] */
     /* last forward */
@@ -91,6 +91,21 @@ void batch_free(Batch *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* ------------------------------------------------------------------ head architectures */
+
+const char *head_arch_name(HeadArch a) { return a == ARCH_HF ? "hf" : "jiant"; }
+
+int head_arch_parse(const char *s, HeadArch *out) {
+    if (strcmp(s, "jiant") == 0) *out = ARCH_JIANT;
+    else if (strcmp(s, "hf") == 0) *out = ARCH_HF;
+    else return -1;
+    return 0;
+}
+
+int head_arch_has_pooler(HeadArch a, HeadKind head) {
+    return a == ARCH_JIANT || head == HEAD_MULTIPLE_CHOICE;
+}
+
 /* ------------------------------------------------------------------ parameter table */
 
 static void add_param(Model *m, int *cap, const char *name, int ndim, int64_t d0, int64_t d1,
@@ -112,7 +127,7 @@ static void add_param(Model *m, int *cap, const char *name, int ndim, int64_t d0
     m->total += (p->numel + 15) & ~(size_t)15;
 }
 
-Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels) {
+Model *model_create(const HfConfig *cfg, HeadKind head, HeadArch arch, int num_labels) {
     const HfConfig *c = cfg;
     if (c->hidden_size <= 0 || c->num_attention_heads <= 0 || c->hidden_size % c->num_attention_heads)
         die("model", "hidden_size %d is not a multiple of num_attention_heads %d", c->hidden_size,
@@ -131,10 +146,13 @@ Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels) {
     } else {
         die("model", "unknown head kind %d", (int)head);
     }
+    if (arch != ARCH_JIANT && arch != ARCH_HF) die("model", "unknown head architecture %d", (int)arch);
     Model *m = xcalloc(1, sizeof *m);
     m->cfg = *c;
     m->cfg.id2label = NULL; /* the labels stay the caller's */
     m->head = head;
+    m->arch = arch;
+    m->pooler = -1;
     m->num_labels = num_labels;
     int cap = 0, H = c->hidden_size, I = c->intermediate_size;
     char name[MODEL_NAME_MAX];
@@ -153,8 +171,16 @@ Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels) {
             add_param(m, &cap, name, is_w ? 2 : 1, rows, cols, 0);
         }
     }
+    if (head_arch_has_pooler(arch, head)) {
+        m->pooler = m->n_params;
+        add_param(m, &cap, "roberta.pooler.dense.weight", 2, H, H, 0);
+        add_param(m, &cap, "roberta.pooler.dense.bias", 1, H, 0, 0);
+    }
     m->head_first = m->n_params;
-    if (head == HEAD_SPAN) {
+    if (head == HEAD_MULTIPLE_CHOICE && arch == ARCH_HF) { /* RobertaForMultipleChoice */
+        add_param(m, &cap, "classifier.weight", 2, 1, H, 1);
+        add_param(m, &cap, "classifier.bias", 1, 1, 0, 1);
+    } else if (head == HEAD_SPAN) {
         add_param(m, &cap, "classifier.span_attention.weight", 2, 1, H, 1);
         add_param(m, &cap, "classifier.span_attention.bias", 1, 1, 0, 1);
         add_param(m, &cap, "classifier.out_proj.weight", 2, num_labels, (int64_t)SPAN_COUNT * H, 1);
@@ -177,7 +203,7 @@ static void acts_release(Acts *a) {
     void *bufs[] = {a->ids, a->pos, a->spans, a->labels, a->maskadd, a->target, a->emb,
                     a->emb_mean, a->emb_rstd, a->xs, a->q, a->k, a->v, a->ctx, a->r1, a->a,
                     a->r2, a->mean1, a->rstd1, a->mean2, a->rstd2, a->f1, a->P, a->g1, a->g2,
-                    a->g3, a->g4, a->gi, a->att1, a->att2, a->cls, a->hd1, a->th, a->hd2,
+                    a->g3, a->g4, a->gi, a->att1, a->att2, a->cls, a->pool, a->hd1, a->th, a->hd2,
                     a->out, a->probs, a->dout, a->dh1, a->dh2, a->atok, a->spw, a->sp, a->sp1};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ops_free(bufs[i]);
     memset(a, 0, sizeof *a);
@@ -342,6 +368,14 @@ void model_init_head(Model *m, uint64_t seed) {
     }
 }
 
+void model_init_pooler(Model *m, uint64_t seed) {
+    if (m->pooler < 0) return;
+    Rng r;
+    rng_init(&r, seed, RNG_STREAM_HEAD_INIT, 1);
+    fill_normal(m, m->pooler, &r, m->cfg.initializer_range);
+    fill_const(m, m->pooler + 1, 0.0f);
+}
+
 void model_init_random(Model *m, uint64_t seed) {
     Rng r;
     rng_init(&r, seed, RNG_STREAM_MODEL_INIT, 0);
@@ -374,19 +408,23 @@ int model_load(Model *m, const SafeTensors *st, const char *where) {
         const SafeTensor *x = &st->t[t];
         const char *nm = x->name;
         const char *bare = strncmp(nm, "roberta.", 8) == 0 ? nm + 8 : nm;
-        if (strncmp(bare, "lm_head.", 8) == 0 || strncmp(bare, "pooler.", 7) == 0 ||
+        if (strncmp(bare, "lm_head.", 8) == 0 || (strncmp(bare, "pooler.", 7) == 0 && m->pooler < 0) ||
             ends_with(bare, "position_ids") || ends_with(bare, "token_type_ids"))
-            continue; /* not used by the engine (HF buffers, MLM head, pooler) */
+            continue; /* not used by the engine (HF buffers, MLM head, a pooler this head lacks) */
         char full[MODEL_NAME_MAX + 16];
-        if (strncmp(bare, "embeddings.", 11) == 0 || strncmp(bare, "encoder.", 8) == 0)
+        if (strncmp(bare, "embeddings.", 11) == 0 || strncmp(bare, "encoder.", 8) == 0 ||
+            strncmp(bare, "pooler.", 7) == 0)
             snprintf(full, sizeof full, "roberta.%s", bare);
         else
             snprintf(full, sizeof full, "%s", nm);
         int idx = model_find(m, full);
         if (idx < 0) {
             if (strncmp(nm, "classifier.", 11) == 0)
-                die(where, "checkpoint head tensor %s does not belong to the %s head (a head of "
-                    "another task type?)", nm, m->head == HEAD_SPAN ? "span comparison" : "classification");
+                die(where, "checkpoint head tensor %s does not belong to the %s head of --head %s "
+                    "(a head of another task type or architecture?)", nm,
+                    m->head == HEAD_SPAN ? "span comparison" : m->head == HEAD_MULTIPLE_CHOICE ? "multiple choice"
+                                                                                              : "classification",
+                    head_arch_name(m->arch));
             die(where, "unknown tensor %s (not a RoBERTa encoder parameter)", nm);
         }
         const ParamInfo *p = &m->info[idx];
@@ -409,14 +447,19 @@ int model_load(Model *m, const SafeTensors *st, const char *where) {
         head_loaded += p->is_head;
     }
     for (int i = 0; i < m->head_first; i++)
-        if (!loaded[i]) die(where, "checkpoint lacks tensor %s", m->info[i].name);
+        if (!loaded[i] && (m->pooler < 0 || (i != m->pooler && i != m->pooler + 1)))
+            die(where, "checkpoint lacks tensor %s", m->info[i].name);
+    int pooler_loaded = m->pooler >= 0 && loaded[m->pooler] + loaded[m->pooler + 1];
+    if (pooler_loaded && !(loaded[m->pooler] && loaded[m->pooler + 1]))
+        die(where, "checkpoint has a partial pooler: %s is missing",
+            m->info[loaded[m->pooler] ? m->pooler + 1 : m->pooler].name);
     int n_head = m->n_params - m->head_first;
     if (head_loaded && head_loaded != n_head) {
         for (int i = m->head_first; i < m->n_params; i++)
             if (!loaded[i]) die(where, "checkpoint has a partial task head: %s is missing", m->info[i].name);
     }
     free(loaded);
-    return head_loaded == n_head;
+    return (head_loaded == n_head ? MODEL_LOADED_HEAD : 0) | (pooler_loaded ? MODEL_LOADED_POOLER : 0);
 }
 
 /* ------------------------------------------------------------------ batch checks */
@@ -510,6 +553,7 @@ static void acts_reserve(Model *m, int S, int T) {
         a->att1 = ops_alloc(att);
         a->att2 = ops_alloc(att);
         a->cls = ops_alloc(Sx * wide);
+        a->pool = ops_alloc(Sx * wide);
         a->hd1 = ops_alloc(Sx * wide);
         a->th = ops_alloc(Sx * wide);
         a->hd2 = ops_alloc(Sx * wide);
@@ -531,9 +575,12 @@ static void acts_reserve(Model *m, int S, int T) {
 
 /* ------------------------------------------------------------------ forward */
 
-/* HF's RobertaClassificationHead: classifier_dropout when set, else hidden_dropout_prob. */
-static float head_dropout(const HfConfig *c) {
-    return (float)(c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout_prob);
+/* HF's RobertaClassificationHead: classifier_dropout when set, else hidden_dropout_prob;
+ * jiant's heads and HF's RobertaForMultipleChoice: hidden_dropout_prob. */
+static float head_dropout(const Model *m) {
+    const HfConfig *c = &m->cfg;
+    int hf_seq = m->arch == ARCH_HF && m->head != HEAD_MULTIPLE_CHOICE;
+    return (float)(hf_seq && c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout_prob);
 }
 
 #define LP(m, l, k) model_param(m, E_COUNT + (l) * L_COUNT + (k))
@@ -550,7 +597,7 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
     size_t NHs = (size_t)N * H, att = (size_t)S * NH * T * T;
     float ph = train ? (float)c->hidden_dropout_prob : 0.0f;
     float pa = train ? (float)c->attention_probs_dropout_prob : 0.0f;
-    float pc = train ? head_dropout(c) : 0.0f;
+    float pc = train ? head_dropout(m) : 0.0f;
     float eps = (float)c->layer_norm_eps;
     acts_reserve(m, S, T);
     Acts *a = m->acts;
@@ -611,7 +658,10 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
     /* head */
     const float *hL = a->xs + (size_t)L * NHs;
     float *W0 = model_param(m, m->head_first + H_0W), *b0 = model_param(m, m->head_first + H_0B);
-    float *Wo = model_param(m, m->head_first + H_OUTW), *bo = model_param(m, m->head_first + H_OUTB);
+    /* RobertaForMultipleChoice's head is one Linear (two tensors) */
+    int two_layer = m->n_params - m->head_first == H_COUNT;
+    float *Wo = two_layer ? model_param(m, m->head_first + H_OUTW) : NULL;
+    float *bo = two_layer ? model_param(m, m->head_first + H_OUTB) : NULL;
     uint32_t c1 = op_dropout_sub(step, 1 + 3 * L), c2 = op_dropout_sub(step, 2 + 3 * L);
     if (m->head == HEAD_SPAN) {
         int W2 = SPAN_COUNT * H;
@@ -619,13 +669,26 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
         op_span_pool_fwd(a->cls, a->spw, hL, a->atok, a->spans, S, T, H, SPAN_COUNT);
         op_dropout_fwd(a->hd1, a->cls, (size_t)S * W2, pc, seed, c1);
         op_linear_fwd(a->out, a->hd1, Wo, bo, S, W2, C);
-    } else {
+    } else if (m->pooler < 0) { /* hf: RobertaClassificationHead on h<s> */
         op_gather_first_fwd(a->cls, hL, S, T, H);
         op_dropout_fwd(a->hd1, a->cls, (size_t)S * H, pc, seed, c1);
         op_linear_fwd(a->th, a->hd1, W0, b0, S, H, H);
         op_tanh_fwd(a->th, a->th, (size_t)S * H);
         op_dropout_fwd(a->hd2, a->th, (size_t)S * H, pc, seed, c2);
         op_linear_fwd(a->out, a->hd2, Wo, bo, S, H, C);
+    } else { /* pooled = tanh(pooler(h<s>)), then RobertaForMultipleChoice's or jiant's head */
+        op_gather_first_fwd(a->cls, hL, S, T, H);
+        op_linear_fwd(a->pool, a->cls, model_param(m, m->pooler), model_param(m, m->pooler + 1), S, H, H);
+        op_tanh_fwd(a->pool, a->pool, (size_t)S * H);
+        op_dropout_fwd(a->hd1, a->pool, (size_t)S * H, pc, seed, c1);
+        if (m->arch == ARCH_HF) { /* classifier.weight/bias are the first two head tensors */
+            op_linear_fwd(a->out, a->hd1, W0, b0, S, H, 1);
+        } else {
+            op_linear_fwd(a->th, a->hd1, W0, b0, S, H, H);
+            op_tanh_fwd(a->th, a->th, (size_t)S * H);
+            op_dropout_fwd(a->hd2, a->th, (size_t)S * H, pc, seed, c2);
+            op_linear_fwd(a->out, a->hd2, Wo, bo, S, H, C);
+        }
     }
     int nlog = S * C; /* == B*C, B (regression), B*NC (multiple choice) */
     float loss;
@@ -695,7 +758,7 @@ void model_backward(Model *m, const Batch *b) {
     size_t NHs = (size_t)N * H, att = (size_t)S * NH * T * T;
     float ph = a->train ? (float)c->hidden_dropout_prob : 0.0f;
     float pa = a->train ? (float)c->attention_probs_dropout_prob : 0.0f;
-    float pc = a->train ? head_dropout(c) : 0.0f;
+    float pc = a->train ? head_dropout(m) : 0.0f;
     uint64_t seed = a->seed;
     uint32_t step = a->step;
     float scale = 1.0f / sqrtf((float)HD);
@@ -727,12 +790,22 @@ void model_backward(Model *m, const Batch *b) {
         op_span_pool_bwd(dH, a->g3, a->dh1, a->cls, a->spw, hL, a->spans, S, T, H, SPAN_COUNT);
         linear_grads(m, hf + H_0W, dH, 1, a->g3, hL, N, H, 1);
     } else {
-        linear_grads(m, hf + H_OUTW, a->dh2, 0, a->dout, a->hd2, S, H, C);
-        op_dropout_bwd(a->dh2, a->dh2, (size_t)S * H, pc, seed, c2);
-        op_tanh_bwd(a->dh2, a->dh2, a->th, (size_t)S * H);
-        linear_grads(m, hf + H_0W, a->dh1, 0, a->dh2, a->hd1, S, H, H);
+        if (m->pooler >= 0 && m->arch == ARCH_HF) { /* RobertaForMultipleChoice: one Linear */
+            linear_grads(m, hf, a->dh1, 0, a->dout, a->hd1, S, H, 1);
+        } else {
+            linear_grads(m, hf + H_OUTW, a->dh2, 0, a->dout, a->hd2, S, H, C);
+            op_dropout_bwd(a->dh2, a->dh2, (size_t)S * H, pc, seed, c2);
+            op_tanh_bwd(a->dh2, a->dh2, a->th, (size_t)S * H);
+            linear_grads(m, hf + H_0W, a->dh1, 0, a->dh2, a->hd1, S, H, H);
+        }
         op_dropout_bwd(a->dh1, a->dh1, (size_t)S * H, pc, seed, c1);
-        op_gather_first_bwd(dH, a->dh1, S, T, H);
+        if (m->pooler >= 0) { /* d pooled -> d h<s> through tanh and the pooler (dh2 = d h<s>) */
+            op_tanh_bwd(a->dh1, a->dh1, a->pool, (size_t)S * H);
+            linear_grads(m, m->pooler, a->dh2, 0, a->dh1, a->cls, S, H, H);
+            op_gather_first_bwd(dH, a->dh2, S, T, H);
+        } else {
+            op_gather_first_bwd(dH, a->dh1, S, T, H);
+        }
     }
 
     /* encoder layers, last to first; dH: gradient of the layer output, then of its input */

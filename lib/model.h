@@ -9,12 +9,24 @@
  *     P = softmax(scores); dropout(P) (call 1+3l); ctx = P v;
  *     a = LN(dropout(Linear_o(ctx)) (call 2+3l) + x);
  *     out = LN(dropout(Linear_2(gelu_erf(Linear_1(a)))) (call 3+3l) + a)
- * HEADS (on the last hidden states h; the loss is the mean over the examples of the batch):
- *   HEAD_CLASSIFICATION  logits[B,C] = out_proj(dropout(tanh(dense(dropout(h<s>)))))
- *                        (first dropout call 1+3L, second 2+3L); cross-entropy.
+ * HEAD ARCHITECTURES (HeadArch, chosen per run: --head jiant|hf; PAPER.md "How jiant builds
+ * the harder tasks").  pooled = tanh(pooler(h<s>)) with pooler = roberta.pooler.dense.
+ *   ARCH_JIANT (the paper's models): the heads below read `pooled` instead of h<s>; the
+ *     pooler is an encoder tensor (masks select inside it) and exists for every head kind,
+ *     as in jiant's encoder, although the span head does not use it (its gradient is zero).
+ *   ARCH_HF: HF's classes.  Classification and regression are RobertaForSequenceClassification
+ *     (the head on h<s>, no pooler); multiple choice is RobertaForMultipleChoice:
+ *     score = classifier(dropout(pooled)) (call 1+3L, p = hidden_dropout_prob) with
+ *     classifier.weight [1,H] and classifier.bias [1]; the span head has no pooler.
+ * HEADS (on the last hidden states h, or `pooled` as above; the loss is the mean over the
+ * examples of the batch):
+ *   HEAD_CLASSIFICATION  logits[B,C] = out_proj(dropout(tanh(dense(dropout(x))))), x = h<s>
+ *                        (hf) or pooled (jiant) (first dropout call 1+3L, second 2+3L);
+ *                        cross-entropy.
  *   HEAD_REGRESSION      the same head with 1 output; logits [B]; MSE.
  *   HEAD_MULTIPLE_CHOICE every choice is its own sequence (sequence b*NC + c is choice c of
- *                        example b); the same 1-output head gives one score per sequence;
+ *                        example b); the 1-output head (jiant: as classification; hf:
+ *                        RobertaForMultipleChoice) gives one score per sequence;
  *                        logits [B,NC]; cross-entropy over the choices.
  *   HEAD_SPAN            WSC span comparison as jiant's SpanComparisonHead: a = Linear(H->1)
  *                        of every token vector (AllenNLP SelfAttentiveSpanExtractor; its
@@ -23,8 +35,11 @@
  *                        within the span, span vector = sum w_t h_t; the two span vectors
  *                        concatenated [B,2H] -> dropout (call 1+3L) -> out_proj (2H->C);
  *                        cross-entropy.  logits [B,C].
+ * Parameter names: the pooler (when present) is roberta.pooler.dense.weight [H,H] and
+ *   roberta.pooler.dense.bias [H], after the encoder layers (HF's state-dict order).
  * Head parameter names (HF RobertaClassificationHead style; jiant's names in brackets):
- *   classification / regression / multiple choice:
+ *   hf multiple choice: classifier.weight [1,H], classifier.bias [1];
+ *   classification / regression / jiant multiple choice:
  *     classifier.dense.weight [H,H], classifier.dense.bias [H],
  *     classifier.out_proj.weight [C,H], classifier.out_proj.bias [C]   (C = 1 for reg./MC)
  *   span:
@@ -34,10 +49,13 @@
  * HEAD INITIALISATION (model_init_head): one sequential generator rng_init(seed,
  *   RNG_STREAM_HEAD_INIT, 0); for every head tensor in table order (the order above), weights
  *   get initializer_range * rng_normal() in row-major order, biases are 0 (no draws).
+ *   A pooler the checkpoint lacks (model_init_pooler): the same rule with its own generator
+ *   rng_init(seed, RNG_STREAM_HEAD_INIT, 1), so the head's values do not depend on it.
  * DROPOUT: mask of element i of call c at step `step` as in ops.h with
  *   sub = op_dropout_sub(step, c); p = attention_probs_dropout_prob for the attention
- *   probabilities, classifier_dropout (when set, else hidden_dropout_prob, as HF's
- *   RobertaClassificationHead) for the head's calls, hidden_dropout_prob otherwise.
+ *   probabilities, for the head's calls classifier_dropout when set, else
+ *   hidden_dropout_prob (HF's RobertaClassificationHead; jiant's heads and HF's
+ *   RobertaForMultipleChoice always use hidden_dropout_prob), hidden_dropout_prob otherwise.
  *   Off (identity) when train == 0.
  *
  * PARAMETERS: one contiguous f32 buffer `params` in HF's state-dict order (table `info`:
@@ -66,6 +84,14 @@ typedef enum {
     HEAD_MULTIPLE_CHOICE = 2,
     HEAD_SPAN = 3,
 } HeadKind;
+
+/* Where the task head sits (see HEAD ARCHITECTURES). */
+typedef enum { ARCH_JIANT = 0, ARCH_HF = 1 } HeadArch;
+/* "jiant" / "hf"; head_arch_parse returns 0, or -1 for another name. */
+const char *head_arch_name(HeadArch a);
+int head_arch_parse(const char *s, HeadArch *out);
+/* Does the architecture have roberta.pooler.dense for this head kind? */
+int head_arch_has_pooler(HeadArch a, HeadKind head);
 
 #define MODEL_NAME_MAX 96
 #define SPAN_COUNT 2 /* spans per example of the span head */
@@ -119,6 +145,8 @@ typedef struct Acts Acts; /* activations of the last forward (model.c) */
 typedef struct Model {
     HfConfig cfg;
     HeadKind head;
+    HeadArch arch;
+    int pooler;     /* index of roberta.pooler.dense.weight (its bias follows), -1 if none */
     int num_labels; /* outputs of out_proj: C (1 for regression and multiple choice) */
     int n_params;
     ParamInfo *info;
@@ -136,10 +164,10 @@ typedef struct Model {
     int logits_n;
 } Model;
 
-/* Build the parameter table for cfg and head (num_labels: classes for classification and span
- * (>= 2); ignored for regression and multiple choice).  Parameters are zero.  Dies on
- * unsupported configs (hidden_act other than gelu, hidden % heads). */
-Model *model_create(const HfConfig *cfg, HeadKind head, int num_labels);
+/* Build the parameter table for cfg, head and arch (num_labels: classes for classification
+ * and span (>= 2); ignored for regression and multiple choice).  Parameters are zero.  Dies
+ * on unsupported configs (hidden_act other than gelu, hidden % heads). */
+Model *model_create(const HfConfig *cfg, HeadKind head, HeadArch arch, int num_labels);
 void model_free(Model *m);
 
 /* Index into info[] of the tensor called name, -1 if none. */
@@ -160,16 +188,21 @@ void model_get_params(const Model *m, float *host);
 
 /* Head initialisation (see above). */
 void model_init_head(Model *m, uint64_t seed);
+/* Pooler initialisation when the checkpoint has none (see above; no-op without a pooler). */
+void model_init_pooler(Model *m, uint64_t seed);
 /* Random encoder + head, HF's _init_weights: Linear/embedding weights normal(0, range) from
  * rng_init(seed, RNG_STREAM_MODEL_INIT, 0) in table order, the padding_idx row of the word
  * embeddings zeroed, biases 0, LayerNorm weight 1 / bias 0.  For tests, demos, benchmarks. */
 void model_init_random(Model *m, uint64_t seed);
 
 /* Load parameters from a checkpoint: accepts "roberta."-prefixed and bare encoder names,
- * ignores lm_head.*, pooler.* and *.position_ids buffers.  A complete classifier.* head of
- * matching shapes is used as is (returns 1); without one returns 0 and leaves the head
- * untouched (call model_init_head).  Dies "where: what" on missing encoder tensors, shape
- * mismatches, a partial or foreign head, unknown tensors or non-float dtypes. */
+ * ignores lm_head.* and *.position_ids buffers, and pooler.* when the model has no pooler.
+ * Returns MODEL_LOADED_* flags: a complete classifier.* head of matching shapes is used as
+ * is (MODEL_LOADED_HEAD), else the head is left untouched (call model_init_head); the same
+ * for the pooler (MODEL_LOADED_POOLER, else model_init_pooler).  Dies "where: what" on
+ * missing encoder tensors, shape mismatches, a partial or foreign head, unknown tensors or
+ * non-float dtypes. */
+enum { MODEL_LOADED_HEAD = 1, MODEL_LOADED_POOLER = 2 };
 int model_load(Model *m, const SafeTensors *st, const char *where);
 
 /* Zero the gradients (building their storage for the current GradModes first). */

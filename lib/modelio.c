@@ -20,8 +20,17 @@ HeadKind head_for_task(TaskType t) {
     }
 }
 
-Model *model_open(const char *dir, TaskType task, int num_labels, uint64_t seed, double dropout,
-                  ModelInfo *info) {
+HeadArch head_arch_of_header(json_t *header, const char *where) {
+    json_t *v = json_object_get(header, "head");
+    if (!v) return ARCH_HF;
+    HeadArch a;
+    if (!json_is_string(v) || head_arch_parse(json_string_value(v), &a) != 0)
+        die(where, "header: \"head\" must be \"jiant\" or \"hf\"");
+    return a;
+}
+
+Model *model_open(const char *dir, TaskType task, int num_labels, HeadArch arch, uint64_t seed,
+                  double dropout, ModelInfo *info) {
     Source *src = source_open_dir(dir);
     size_t len = 0;
     char *config = source_dir_read(src, "config.json", &len);
@@ -41,10 +50,19 @@ Model *model_open(const char *dir, TaskType task, int num_labels, uint64_t seed,
         memset(info, 0, sizeof *info);
         sha256_hex(st->map, st->map_len, info->sha256);
     }
-    Model *m = model_create(&cfg, head_for_task(task), num_labels);
-    int has_head = model_load(m, st, where);
-    if (!has_head) model_init_head(m, seed);
-    if (info) info->head_from_checkpoint = has_head;
+    if (num_labels < 0) { /* no examples: the checkpoint's head, else config.json, else 2 */
+        const SafeTensor *ob = safetensors_find(st, "classifier.out_proj.bias");
+        num_labels = ob && ob->ndim == 1 && ob->shape[0] >= 2 && ob->shape[0] <= 1 << 16 ? (int)ob->shape[0]
+                     : cfg.num_labels >= 2 ? cfg.num_labels : 2;
+    }
+    Model *m = model_create(&cfg, head_for_task(task), arch, num_labels);
+    int loaded = model_load(m, st, where);
+    if (!(loaded & MODEL_LOADED_HEAD)) model_init_head(m, seed);
+    if (!(loaded & MODEL_LOADED_POOLER)) model_init_pooler(m, seed);
+    if (info) {
+        info->head_from_checkpoint = (loaded & MODEL_LOADED_HEAD) != 0;
+        info->pooler_from_checkpoint = (loaded & MODEL_LOADED_POOLER) != 0;
+    }
     safetensors_close(st);
     free(where);
     source_close(src);

@@ -127,8 +127,9 @@ static float *cpu_alloc(size_t nfloats) { return alloc_big((nfloats ? nfloats : 
 static int32_t *cpu_alloc_i32(size_t n) { return alloc_big((n ? n : 1) * sizeof(int32_t)); }
 static void cpu_free(void *p) { free(p); }
 static void cpu_zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
-static void cpu_upload(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
-static void cpu_download(void *dst, const void *src, size_t nbytes) { memcpy(dst, src, nbytes); }
+/* nbytes may be 0 with NULL pointers (the storage of an empty sparse gradient) */
+static void cpu_upload(void *dst, const void *src, size_t nbytes) { if (nbytes) memcpy(dst, src, nbytes); }
+static void cpu_download(void *dst, const void *src, size_t nbytes) { if (nbytes) memcpy(dst, src, nbytes); }
 
 static void cpu_gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {

@@ -17,6 +17,8 @@
  * memory sits in quarantine, so the bound is checked there only loosely). */
 #include "stream.h"
 
+#include "source.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -184,6 +186,7 @@ void st_write_json_record(StWriter *w, json_t *obj) {
 struct StReader {
     FILE *fp;
     int own_fp;
+    char *member; /* the archive member's bytes behind fp (ARCHIVE:MEMBER inputs), or NULL */
     char *name;
     msgpack_unpacker *up;
     msgpack_unpacked res;
@@ -358,9 +361,18 @@ StReader *st_reader_open_fp(FILE *fp, const char *name, const char *kind) {
 StReader *st_reader_open(const char *path, const char *kind) {
     if (!path || !strcmp(path, "-")) return st_reader_open_fp(stdin, "<stdin>", kind);
     FILE *fp = fopen(path, "rb");
+    char *member = NULL;
+    if (!fp && errno == ENOENT && source_is_archive_path(path)) {
+        /* ARCHIVE:MEMBER (sparsetune(7)): the member is read into memory and parsed from there */
+        size_t len = 0;
+        member = source_read_file(path, &len);
+        fp = fmemopen(member, len ? len : 1, "rb");
+        if (fp && !len) fgetc(fp); /* an empty member: fmemopen needs a size of at least 1 */
+    }
     if (!fp) die(path, "%s", strerror(errno));
     StReader *r = st_reader_open_fp(fp, path, kind);
     r->own_fp = 1;
+    r->member = member;
     return r;
 }
 
@@ -459,6 +471,7 @@ void st_reader_close(StReader *r) {
         sha256_final_hex(r->sha, tmp); /* frees it */
     }
     if (r->own_fp) fclose(r->fp);
+    free(r->member);
     json_decref(r->header);
     free(r->kind);
     free(r->name);

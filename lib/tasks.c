@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util.h"
@@ -350,7 +351,11 @@ static void build_wsc(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int max
 void task_build_example(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int max_len,
                         const json_t *row, const char *where, uint32_t idx, Example *ex) {
     memset(ex, 0, sizeof *ex);
-    ex->idx = idx;
+    /* the data's own "idx" (SuperGLUE/GLUE rows carry one) when it is an integer, so that
+     * predictions can be matched with the source rows; else the row's position */
+    const json_t *own = json_object_get(row, "idx");
+    json_int_t v = json_is_integer(own) ? json_integer_value(own) : -1;
+    ex->idx = v >= 0 && v <= (json_int_t)UINT32_MAX ? (uint32_t)v : idx;
     if (t->type == TASK_MULTIPLE_CHOICE) {
         build_copa(t, bpe, sp, max_len, row, where, ex);
     } else if (t->type == TASK_SPAN_CLASSIFICATION) {

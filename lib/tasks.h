@@ -53,8 +53,9 @@ typedef struct SpecialIds {
     int enabled; /* 0 with --no-special: bare BPE ids, pairs simply concatenated */
 } SpecialIds;
 
-/* Build one example from a data row.  where is "FILE:LINE" for messages.  Dies on a missing
- * or ill-typed field, an unknown label, or spans out of range. */
+/* Build one example from a data row.  where is "FILE:LINE" for messages.  The example's idx
+ * is the row's own integer "idx" field when it has one, else idx (its position).  Dies on a
+ * missing or ill-typed field, an unknown label, or spans out of range. */
 void task_build_example(const TaskSpec *t, Bpe *bpe, const SpecialIds *sp, int max_len,
                         const json_t *row, const char *where, uint32_t idx, Example *ex);
 

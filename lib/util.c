@@ -15,6 +15,21 @@
 
 const char *st_progname = "sparsetune";
 
+/* OpenMP's default wait policy spins idle threads for a while after every parallel region;
+ * on a loaded machine (GNU parallel sweeps, other jobs) those spins steal the cores the work
+ * needs and a run gets 15-30x slower.  libgomp reads OMP_WAIT_POLICY once, in its own
+ * constructor, before any of ours runs, so a tool started without the variable sets it to
+ * passive and re-executes itself (before main: nothing has been read or written yet).  A
+ * variable the user set, either of the two, is left alone; if the re-exec fails the tool runs
+ * on as it is.  glibc passes argc/argv/envp to constructors of the executable. */
+__attribute__((constructor)) static void omp_passive_by_default(int argc, char **argv, char **envp) {
+    (void)argc;
+    (void)envp;
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv || !argv[0]) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+    execv("/proc/self/exe", argv);
+}
+
 void st_set_progname(const char *argv0) {
     const char *slash = strrchr(argv0, '/');
     st_progname = slash ? slash + 1 : argv0;

@@ -25,6 +25,8 @@ static void usage(void) {
         "  -d, --delta FILE        the delta from masktrain (omit: the base model as is)\n"
         "      --predictions FILE  also write a predictions stream (one record per example)\n"
         "      --export DIR        also write the fine-tuned model as an HF directory\n"
+        "      --head A            head architecture, jiant or hf (default: the delta's; without\n"
+        "                          a delta jiant)\n"
         "  -b, --batch B           examples per forward pass (default 32)\n"
         "  -s, --seed S            head initialisation when neither the model nor the delta\n"
         "                          has a head (default: the delta's seed, else 0)\n"
@@ -47,12 +49,13 @@ typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *output, *input;
     const char *method, *tag, *device, *precision;
     double ratio;
-    int ratio_given, seed_given, batch, force;
+    int ratio_given, seed_given, batch, force, arch_given;
+    HeadArch arch;
     uint64_t seed;
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS };
+    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
         {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
@@ -60,6 +63,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
+        {"head", required_argument, 0, O_HEAD},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -77,6 +81,10 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_RATIO: o->ratio = parse_double("--ratio", optarg, 0, 1), o->ratio_given = 1; break;
         case O_TAG: o->tag = optarg; break;
         case O_FORCE: o->force = 1; break;
+        case O_HEAD:
+            if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
+            o->arch_given = 1;
+            break;
         case O_DEVICE: o->device = optarg; break;
         case O_PREC: o->precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
@@ -132,16 +140,21 @@ int main(int argc, char **argv) {
     ExampleSet *set = exampleset_read(o.input);
     if (set->n == 0) die(o.input, "no examples");
     DeltaInfo d = {0};
-    if (o.delta && !o.seed_given) {
-        /* The head initialised from the training seed must be the same one: read the seed
-         * before the model is built (the delta usually carries the trained head anyway). */
+    if (o.delta) {
+        /* The model is built as the delta's run built it: its head architecture, and the head
+         * initialised from the training seed (the delta usually carries the trained head). */
         StReader *r = st_reader_open(o.delta, "delta");
         json_t *s = json_object_get(st_reader_header(r), "seed");
-        if (json_is_integer(s)) o.seed = (uint64_t)json_integer_value(s);
+        if (json_is_integer(s) && !o.seed_given) o.seed = (uint64_t)json_integer_value(s);
+        HeadArch trained = head_arch_of_header(st_reader_header(r), o.delta);
+        if (o.arch_given && o.arch != trained)
+            die(o.delta, "the delta was trained with --head %s, not --head %s", head_arch_name(trained),
+                head_arch_name(o.arch));
+        o.arch = trained;
         st_reader_close(r);
     }
     ModelInfo mi;
-    Model *m = model_open(o.model, set->type, set->num_labels, o.seed, -1, &mi);
+    Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
     if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
 
     Predictions p;
@@ -163,6 +176,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "task", json_string(task ? task : "custom"));
     json_object_set_new(meta, "metric", json_string(res.metric));
     json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
     json_object_set_new(meta, "device", json_string(ops_device_label()));
     if (o.delta) json_object_set_new(meta, "delta_sha256", json_string(d.sha256));
 

@@ -33,6 +33,8 @@ static void usage(void) {
         "      --clip N           clip each batch's gradient to norm N before reducing it\n"
         "                         (clip_grad_norm_ over every parameter, as the reference\n"
         "                         code's burn-in; default 0 = off)\n"
+        "      --head A           head architecture: jiant (the paper's: the head on the pooler's\n"
+        "                         tanh(dense(<s>)); default) or hf (HF's classes)\n"
         "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
         "                         are then a pure function of the data)\n"
         "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
@@ -51,13 +53,14 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_CLIP };
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_CLIP, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
         {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"log", required_argument, 0, O_LOG},   {"clip", required_argument, 0, O_CLIP},
+        {"head", required_argument, 0, O_HEAD},
         {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
@@ -67,6 +70,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 0;
     double dropout = -1, clip_norm = 0;
     Reduce reduce = REDUCE_SUM;
+    HeadArch arch = ARCH_JIANT;
     int c;
     while ((c = getopt_long(argc, argv, "m:n:b:s:qo:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -86,6 +90,9 @@ int main(int argc, char **argv) {
         case O_PREC: precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case O_LOG: log_path = optarg; break;
+        case O_HEAD:
+            if (head_arch_parse(optarg, &arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
+            break;
         case 'q': quiet = 1; break;
         case 'o': output = optarg; break;
         case 'h': usage(); return 0;
@@ -105,7 +112,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < set->n; i++)
         if (!set->ex[i].has_label) die(input, "record %zu: unlabeled example (gradients need labels)", i);
     ModelInfo mi;
-    Model *m = model_open(model_dir, set->type, set->num_labels, seed, dropout, &mi);
+    Model *m = model_open(model_dir, set->type, set->num_labels, arch, seed, dropout, &mi);
 
     /* An unclipped sum accumulates straight into the model's gradient buffer; otherwise each
      * step's gradient is reduced into a separate accumulator (backend memory, like the
@@ -162,7 +169,9 @@ int main(int argc, char **argv) {
     json_t *meta = json_object();
     json_object_set_new(meta, "role", json_string("grads"));
     json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
+    json_object_set_new(meta, "head", json_string(head_arch_name(arch)));
     json_object_set_new(meta, "head_from_checkpoint", json_boolean(mi.head_from_checkpoint));
+    if (m->pooler >= 0) json_object_set_new(meta, "pooler_from_checkpoint", json_boolean(mi.pooler_from_checkpoint));
     json_object_set_new(meta, "steps", json_integer(steps));
     json_object_set_new(meta, "batch", json_integer(batch));
     json_object_set_new(meta, "examples_seen", json_integer(steps * batch));

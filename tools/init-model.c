@@ -26,9 +26,13 @@ static void usage(void) {
         "                           base: roberta-base (12, 768, 12, 3072)\n"
         "      --layers N --hidden N --heads N --intermediate N --max-positions N\n"
         "                           override single sizes (max positions default 514)\n"
-        "      --head KIND          also write a task head: classification, regression,\n"
+        "      --task-head KIND     also write a task head: classification, regression,\n"
         "                           multiple_choice, span (default: none, like a pre-trained\n"
-        "                           checkpoint)\n"
+        "                           checkpoint); --head KIND is accepted too\n"
+        "      --head A             head architecture: jiant (default) or hf.  The pooler\n"
+        "                           (roberta.pooler.dense, as in roberta-base) is written\n"
+        "                           unless the architecture has none for the task head (hf\n"
+        "                           classification, regression, span: HF's classes)\n"
         "      --num-labels N       classes of the head (default 2)\n"
         "      --seed S             seed of the weights (Philox, default 0)\n"
         "  -h, --help, -V, --version\n"
@@ -56,19 +60,22 @@ static int count_vocab(const char *json_text, size_t len, const char *where) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_PRESET = 256, O_LAYERS, O_HIDDEN, O_HEADS, O_INTER, O_MAXPOS, O_HEAD, O_NLABELS, O_SEED };
+    enum { O_PRESET = 256, O_LAYERS, O_HIDDEN, O_HEADS, O_INTER, O_MAXPOS, O_HEAD, O_TASK_HEAD, O_NLABELS,
+           O_SEED };
     static const struct option longopts[] = {
         {"vocab", required_argument, 0, 'v'},         {"output", required_argument, 0, 'o'},
         {"preset", required_argument, 0, O_PRESET},   {"layers", required_argument, 0, O_LAYERS},
         {"hidden", required_argument, 0, O_HIDDEN},   {"heads", required_argument, 0, O_HEADS},
         {"intermediate", required_argument, 0, O_INTER},
         {"max-positions", required_argument, 0, O_MAXPOS},
-        {"head", required_argument, 0, O_HEAD},       {"num-labels", required_argument, 0, O_NLABELS},
+        {"head", required_argument, 0, O_HEAD},       {"task-head", required_argument, 0, O_TASK_HEAD},
+        {"num-labels", required_argument, 0, O_NLABELS},
         {"seed", required_argument, 0, O_SEED},       {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},             {0, 0, 0, 0}};
     const char *vocab = NULL, *outdir = NULL;
     int layers = -1, hidden = -1, heads = -1, inter = -1, maxpos = 514, head = -1, num_labels = 2;
     int base = 0;
+    HeadArch arch = ARCH_JIANT;
     uint64_t seed = 0;
     int c;
     while ((c = getopt_long(argc, argv, "v:o:hV", longopts, NULL)) != -1) {
@@ -84,9 +91,14 @@ int main(int argc, char **argv) {
         case O_HEADS: heads = (int)parse_long("--heads", optarg, 1, 1024); break;
         case O_INTER: inter = (int)parse_long("--intermediate", optarg, 1, 1 << 18); break;
         case O_MAXPOS: maxpos = (int)parse_long("--max-positions", optarg, 4, 1 << 20); break;
-        case O_HEAD:
+        case O_HEAD: /* an architecture, or (the option's older meaning) a task head kind */
+            if (head_arch_parse(optarg, &arch) == 0) break;
             head = head_from_name(optarg);
-            if (head < 0) die_usage("--head: unknown head '%s'", optarg);
+            if (head < 0) die_usage("--head: expected jiant or hf (or a task head kind), got '%s'", optarg);
+            break;
+        case O_TASK_HEAD:
+            head = head_from_name(optarg);
+            if (head < 0) die_usage("--task-head: unknown head '%s'", optarg);
             break;
         case O_NLABELS: num_labels = (int)parse_long("--num-labels", optarg, 2, 1 << 16); break;
         case O_SEED: seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
@@ -126,7 +138,10 @@ int main(int argc, char **argv) {
     cfg.vocab_size = count_vocab(vjson, vlen, vocab);
     if (cfg.pad_token_id >= cfg.vocab_size) die(vocab, "vocabulary too small for pad id %d", cfg.pad_token_id);
 
-    Model *m = model_create(&cfg, head >= 0 ? (HeadKind)head : HEAD_CLASSIFICATION, num_labels);
+    /* Without a task head the model is a pre-trained checkpoint: it has the pooler, as
+     * roberta-base has, so either architecture can start from it. */
+    Model *m = model_create(&cfg, head >= 0 ? (HeadKind)head : HEAD_CLASSIFICATION, head >= 0 ? arch : ARCH_JIANT,
+                            num_labels);
     model_init_random(m, seed);
 
     model_save_dir(m, &cfg, vocab, head >= 0, outdir);

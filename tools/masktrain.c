@@ -27,6 +27,9 @@ static void usage(void) {
         "  -k, --mask FILE         mask stream (sam-select); tensors it omits are frozen\n"
         "  -d, --dev FILE          dev examples for early stopping\n"
         "  -s, --seed S            data order, dropout, head initialisation (default 0)\n"
+        "      --head A            head architecture: jiant (the paper's: the head on the\n"
+        "                          pooler's tanh(dense(<s>)); default) or hf (HF's classes);\n"
+        "                          must be the mask's\n"
         "      --lr LR             peak learning rate (default 1e-4, the paper's SAM runs)\n"
         "      --schedule S        linear (warm-up, then linear decay to 0 at the schedule's\n"
         "                          end; default) or constant (after warm-up)\n"
@@ -73,12 +76,13 @@ typedef struct Options {
     double warmup, dropout, beta1, beta2, adam_eps, weight_decay;
     long schedule_steps, dev_limit; /* -1: --max-steps; 0: all */
     int decay_frozen, clip_all, quiet, max_steps_given, ckpt_every_given;
+    HeadArch arch;
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_LR = 256, O_SCHED, O_WARMUP, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_DROPOUT, O_MAX,
            O_MIN, O_EVAL, O_PAT, O_DECAY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_LOG, O_DEVICE,
-           O_PREC, O_THREADS, O_SCHED_STEPS, O_DEV_LIMIT, O_KEEP, O_CLIP_SCOPE };
+           O_PREC, O_THREADS, O_SCHED_STEPS, O_DEV_LIMIT, O_KEEP, O_CLIP_SCOPE, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},       {"mask", required_argument, 0, 'k'},
         {"dev", required_argument, 0, 'd'},         {"seed", required_argument, 0, 's'},
@@ -96,6 +100,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"schedule-steps", required_argument, 0, O_SCHED_STEPS},
         {"dev-limit", required_argument, 0, O_DEV_LIMIT}, {"keep", required_argument, 0, O_KEEP},
         {"clip-scope", required_argument, 0, O_CLIP_SCOPE},
+        {"head", required_argument, 0, O_HEAD},
         {"quiet", no_argument, 0, 'q'},             {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -156,6 +161,9 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_LOG: o->log = optarg; break;
         case O_DEVICE: o->device = optarg; break;
         case O_PREC: o->precision = optarg; break;
+        case O_HEAD:
+            if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
+            break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case 'q': o->quiet = 1; break;
         case 'o': o->output = optarg; break;
@@ -177,6 +185,12 @@ static void parse_args(int argc, char **argv, Options *o) {
 static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
     StReader *r = st_reader_open(o->mask, "mask");
     json_t *h = json_deep_copy(st_reader_header(r));
+    HeadArch made = head_arch_of_header(h, o->mask);
+    if (made != o->arch)
+        die(o->mask, "the mask was made for --head %s (%s), this run is --head %s: pass --head %s, or "
+            "make the mask with --head %s", head_arch_name(made),
+            json_object_get(h, "head") ? "its header" : "a stream without \"head\" predates the pooled head",
+            head_arch_name(o->arch), head_arch_name(made), head_arch_name(o->arch));
     char *seen = xcalloc((size_t)m->n_params, 1);
     StRecord rec;
     while (st_reader_next(r, &rec)) {
@@ -211,13 +225,25 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
 /* Jansson has no non-finite reals (a run without evaluation has no metric, no loss). */
 static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static void write_delta(OutFile *out, const Trainer *t, const Model *m, json_t *meta, json_t *prov) {
+/* A pooler the checkpoint lacks was initialised from the seed: the delta carries it whole
+ * (its final values), so applying the delta needs no seed and no initialisation. */
+static int written_whole(const Model *m, const ModelInfo *mi, int i) {
+    return m->pooler >= 0 && !mi->pooler_from_checkpoint && (i == m->pooler || i == m->pooler + 1);
+}
+
+static void write_delta(OutFile *out, const Trainer *t, const Model *m, const ModelInfo *mi, json_t *meta,
+                        json_t *prov) {
     StWriter *w = st_writer_open(out->fp, "delta", meta, prov);
     float *val = NULL;
     size_t cap = 0;
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
-        if (t->mode[i] == 2) {
+        if (written_whole(m, mi, i)) { /* the model holds the kept state (trainer_run) */
+            float *host = xmalloc(p->numel * sizeof *host);
+            model_get_tensor(m, i, host);
+            st_put_tensor(w, p->name, ST_F32, p->shape, p->ndim, host);
+            free(host);
+        } else if (t->mode[i] == 2) {
             st_put_tensor(w, p->name, ST_F32, p->shape, p->ndim, trainer_best(t, i));
         } else if (t->mode[i] == 1) {
             const TrainTensor *tt = &t->o->t[t->slot[i]];
@@ -259,7 +285,7 @@ int main(int argc, char **argv) {
     if (o.dev_limit > 0 && (size_t)o.dev_limit < dev->n) dev_view.n = (size_t)o.dev_limit;
 
     ModelInfo mi;
-    Model *m = model_open(o.model, train->type, train->num_labels, c->seed, o.dropout, &mi);
+    Model *m = model_open(o.model, train->type, train->num_labels, o.arch, c->seed, o.dropout, &mi);
     Optim opt;
     optim_init(&opt, o.beta1, o.beta2, o.adam_eps, o.weight_decay, o.decay_frozen);
     opt.dense_grads = o.clip_all;
@@ -283,6 +309,8 @@ int main(int argc, char **argv) {
     json_t *meta = json_object();
     json_object_set_new(meta, "base_model_sha256", json_string(mi.sha256));
     json_object_set_new(meta, "mask_sha256", json_string(mask_sha));
+    json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
+    if (m->pooler >= 0) json_object_set_new(meta, "pooler_from_checkpoint", json_boolean(mi.pooler_from_checkpoint));
     static const char *from_mask[] = {"method", "ratio", "scope"};
     for (size_t i = 0; i < 3; i++) {
         json_t *v = json_object_get(mask_header, from_mask[i]);
@@ -320,7 +348,7 @@ int main(int argc, char **argv) {
     json_object_set_new(sum, "dev_examples", json_integer((json_int_t)dev_view.n));
     json_object_set_new(meta, "training", sum);
     json_t *prov = prov_chain(json_object_get(mask_header, "provenance"), json_incref(entry));
-    write_delta(out, &t, m, meta, prov);
+    write_delta(out, &t, m, &mi, meta, prov);
     out_commit(out);
 
     json_decref(meta);

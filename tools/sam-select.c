@@ -36,7 +36,11 @@ static void usage(void) {
         "                       P of all masked entries together)\n"
         "  -m, --model DIR      the model (magnitude; or names and shapes for random/bitfit/full\n"
         "                       when no grads stream is given)\n"
-        "  -s, --seed S         seed of random (Philox stream 4, sub-stream = tensor index)\n"
+        "      --head A         head architecture of a mask made from --model: jiant (default;\n"
+        "                       the pooler roberta.pooler.dense is an encoder tensor) or hf;\n"
+        "                       a grads stream says its own (a different --head is an error)\n"
+        "  -s, --seed S         seed of random (Philox stream 4, sub-stream = tensor index),\n"
+        "                       and of a pooler that --model's checkpoint lacks (magnitude)\n"
         "      --include PAT    mask only tensors whose name matches the glob PAT (repeatable;\n"
         "                       default: the encoder, roberta.*)\n"
         "      --exclude PAT    never mask tensors matching PAT (repeatable)\n"
@@ -57,6 +61,8 @@ typedef struct Options {
     int global;
     const char *model, *output, *input, *device;
     uint64_t seed;
+    HeadArch arch;
+    int arch_given;
     const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
     int n_include, n_exclude;
 } Options;
@@ -116,9 +122,14 @@ static int role_of(const Options *o, const char *name) {
     return 1;
 }
 
-static void read_grads(const Options *o, Items *items, json_t **upstream_header, char sha[65]) {
+static void read_grads(Options *o, Items *items, json_t **upstream_header, char sha[65]) {
     StReader *r = st_reader_open(o->input, "tensors:grads");
     json_t *h = st_reader_header(r);
+    HeadArch made = head_arch_of_header(h, st_reader_name(r));
+    if (o->arch_given && o->arch != made)
+        die(st_reader_name(r), "the gradients were computed with --head %s, not --head %s", head_arch_name(made),
+            head_arch_name(o->arch));
+    o->arch = made;
     const char *want = METHOD_REDUCTION[o->method];
     const char *red = json_string_value(json_object_get(h, "reduction"));
     if (want && (!red || strcmp(red, want) != 0))
@@ -146,7 +157,7 @@ static void read_grads(const Options *o, Items *items, json_t **upstream_header,
 
 static void read_model(const Options *o, Items *items, char sha[65]) {
     ModelInfo mi;
-    Model *m = model_open(o->model, TASK_CLASSIFICATION, 2, 0, -1, &mi);
+    Model *m = model_open(o->model, TASK_CLASSIFICATION, -1, o->arch, o->seed, -1, &mi);
     memcpy(sha, mi.sha256, 65);
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
@@ -244,13 +255,13 @@ static void select_entries(const Options *o, Items *items) {
 }
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE, O_DEVICE };
+    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE, O_DEVICE, O_HEAD };
     static const struct option longopts[] = {
         {"method", required_argument, 0, 'M'},  {"ratio", required_argument, 0, 'r'},
         {"scope", required_argument, 0, O_SCOPE}, {"model", required_argument, 0, 'm'},
         {"seed", required_argument, 0, 's'},    {"include", required_argument, 0, O_INCLUDE},
         {"exclude", required_argument, 0, O_EXCLUDE}, {"output", required_argument, 0, 'o'},
-        {"device", required_argument, 0, O_DEVICE},
+        {"device", required_argument, 0, O_DEVICE}, {"head", required_argument, 0, O_HEAD},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -282,6 +293,10 @@ static void parse_args(int argc, char **argv, Options *o) {
             o->exclude[o->n_exclude++] = optarg;
             break;
         case O_DEVICE: o->device = optarg; break;
+        case O_HEAD:
+            if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
+            o->arch_given = 1;
+            break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("sam-select (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
@@ -328,6 +343,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "method", json_string(METHOD_NAMES[o.method]));
     json_object_set_new(meta, "ratio", json_real(o.ratio));
     json_object_set_new(meta, "scope", json_string(o.global ? "global" : "tensor"));
+    json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
     if (o.method == M_RANDOM) json_object_set_new(meta, "seed", json_integer((json_int_t)o.seed));
     json_object_set_new(meta, "masked_tensors", json_integer((json_int_t)n_masked));
     json_object_set_new(meta, "masked_entries", json_integer((json_int_t)total));

@@ -162,3 +162,15 @@ for l in list(sys.stdin)[1:-1]:
   assert_success
   assert_output --partial "sparsetune"
 }
+
+@test "an example keeps its row's own idx (SuperGLUE's), else its position" {
+  local d
+  d=$(mktemp -d)
+  printf '%s\n' '{"text":"Mark told Pete lies about himself.","target":{"span1_index":0,"span1_text":"Mark","span2_index":4,"span2_text":"himself"},"idx":325,"label":true}' \
+    '{"text":"The cat sat.","target":{"span1_index":1,"span1_text":"cat","span2_index":2,"span2_text":"sat."},"label":false}' > "$d/wsc.jsonl"
+  tokenize --task wsc --vocab "$FIXTURES/tiny-vocab" "$d/wsc.jsonl" -o "$d/wsc.ex"
+  run inspect --json "$d/wsc.ex"
+  assert_line --index 1 --partial '"idx":325'
+  assert_line --index 2 --partial '"idx":1'
+  rm -rf "$d"
+}

@@ -109,7 +109,7 @@ static double rel(const float *a, const float *b, size_t n) {
 static float grads_on(const OpsBackend *be, const Args *a, const float *params, float **g) {
     ops_use(be);
     HfConfig c = base_config(a);
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     for (int i = 0; i < m->n_params; i++) model_set_tensor(m, i, params + m->info[i].offset);
     size_t *ks = xcalloc((size_t)m->n_params, sizeof *ks);
     uint32_t **idx = a->ratio > 0 ? make_masks(m, a->ratio, ks) : NULL;
@@ -135,7 +135,7 @@ static float grads_on(const OpsBackend *be, const Args *a, const float *params, 
 
 static int check(const Args *a, const OpsBackend *cu) {
     HfConfig c = base_config(a);
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     model_init_random(m, 1);
     float *params = xmalloc(m->total * sizeof(float));
     model_get_params(m, params);
@@ -203,7 +203,7 @@ static double gemm_rate(int M, int N, int K) {
 
 static void bench(const Args *a) {
     HfConfig c = base_config(a);
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     model_init_random(m, 1);
     Optim o;
     optim_init(&o, 0.9, 0.999, 1e-8, 0.01, 0);

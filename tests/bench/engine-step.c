@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
     c.num_attention_heads = NH;
     c.intermediate_size = I;
     c.vocab_size = V;
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     model_init_random(m, 1);
     uint32_t **masks = xcalloc((size_t)m->n_params, sizeof *masks);
     if (ratio > 0) {

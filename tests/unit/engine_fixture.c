@@ -65,7 +65,8 @@ int case_open(Case *c, const char *file, HeadKind head) {
     read_i32(c->st, "dropout.step", &step);
     c->seed = (uint64_t)(uint32_t)seed[0] | (uint64_t)(uint32_t)seed[1] << 32;
     c->step = (uint32_t)step;
-    c->m = model_create(&cfg, head, nl);
+    /* jiant_<head> fixtures are jiant's pooled heads, the others HF's (gen_reference.py) */
+    c->m = model_create(&cfg, head, strncmp(file, "jiant_", 6) == 0 ? ARCH_JIANT : ARCH_HF, nl);
     fill_word_embedding(c->m);
     for (int i = 1; i < c->m->n_params; i++) {
         char name[160];

@@ -21,7 +21,8 @@ void tiny_config(HfConfig *c);
 void fill_word_embedding(Model *m);
 const SafeTensor *need(const SafeTensors *st, const char *name);
 void read_i32(const SafeTensors *st, const char *name, int32_t *dst);
-/* Open tests/fixtures/engine/FILE.safetensors: parameters and batch.  -1 (test failed) when
+/* Open tests/fixtures/engine/FILE.safetensors: parameters and batch; FILE "jiant_*" builds
+ * the jiant head architecture, any other HF's.  -1 (test failed) when
  * the fixture is missing. */
 int case_open(Case *c, const char *file, HeadKind head);
 void case_close(Case *c);

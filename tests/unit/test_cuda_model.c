@@ -72,9 +72,10 @@ static void result_free(Result *r, int n_params) {
 }
 
 /* sparse: tensor i is sparse (i % 3 == 0: ~15% of entries), frozen (i % 3 == 1) or dense. */
-static Model *make_model(HeadKind head, int nl, const float *params, int sparse, uint32_t ***idx_out) {
+static Model *make_model(HeadKind head, HeadArch arch, int nl, const float *params, int sparse,
+                         uint32_t ***idx_out) {
     HfConfig c = cuda_cfg();
-    Model *m = model_create(&c, head, nl);
+    Model *m = model_create(&c, head, arch, nl);
     for (int i = 0; i < m->n_params; i++) model_set_tensor(m, i, params + m->info[i].offset);
     if (sparse) {
         uint32_t **idx = xcalloc((size_t)m->n_params, sizeof *idx);
@@ -82,7 +83,7 @@ static Model *make_model(HeadKind head, int nl, const float *params, int sparse,
         rng_init(&r, 5, RNG_STREAM_RANDOM_MASK, 0);
         for (int i = 0; i < m->n_params; i++) {
             const ParamInfo *p = &m->info[i];
-            if (i % 3 == 0) {
+            if (i % 3 == 0 || i == m->pooler) {
                 idx[i] = xmalloc(p->numel * sizeof(uint32_t));
                 size_t k = 0;
                 for (size_t j = 0; j < p->numel; j++)
@@ -97,11 +98,11 @@ static Model *make_model(HeadKind head, int nl, const float *params, int sparse,
     return m;
 }
 
-static void run_step(const OpsBackend *be, HeadKind head, int nl, const float *params, int sparse,
-                     Result *res) {
+static void run_step(const OpsBackend *be, HeadKind head, HeadArch arch, int nl, const float *params,
+                     int sparse, Result *res) {
     ops_use(be);
     uint32_t **idx = NULL;
-    Model *m = make_model(head, nl, params, sparse, &idx);
+    Model *m = make_model(head, arch, nl, params, sparse, &idx);
     Batch b;
     make_batch(&b, head);
     model_zero_grad(m);
@@ -151,10 +152,10 @@ static double diff2(const float *a, const float *b, size_t n) {
     return sqrt(s);
 }
 
-static void random_params(HeadKind head, int nl, float **out, size_t *total) {
+static void random_params(HeadKind head, HeadArch arch, int nl, float **out, size_t *total) {
     HfConfig c = cuda_cfg();
     ops_use(&ops_cpu_backend);
-    Model *m = model_create(&c, head, nl);
+    Model *m = model_create(&c, head, arch, nl);
     model_init_random(m, 21);
     *total = m->total;
     *out = xmalloc(m->total * sizeof(float));
@@ -162,22 +163,22 @@ static void random_params(HeadKind head, int nl, float **out, size_t *total) {
     model_free(m);
 }
 
-static void compare_head(HeadKind head, int nl, int sparse) {
+static void compare_head(HeadKind head, HeadArch arch, int nl, int sparse) {
     const OpsBackend *cu = cuda_or_skip();
     if (!cu) return;
     float *params;
     size_t total;
-    random_params(head, nl, &params, &total);
+    random_params(head, arch, nl, &params, &total);
     Result a, g;
-    run_step(&ops_cpu_backend, head, nl, params, sparse, &a);
-    run_step(cu, head, nl, params, sparse, &g);
+    run_step(&ops_cpu_backend, head, arch, nl, params, sparse, &a);
+    run_step(cu, head, arch, nl, params, sparse, &g);
     CHECK_MSG(fabs(a.loss - g.loss) <= 1e-5 * fabs(a.loss) + 1e-6, "head %d: loss cpu %.9g cuda %.9g",
               (int)head, a.loss, g.loss);
     CHECK_EQ_INT(a.logits_n, g.logits_n);
     CHECK_MSG(rel(g.logits, a.logits, (size_t)a.logits_n) < 1e-5, "head %d: logits differ", (int)head);
     HfConfig c = cuda_cfg();
     ops_use(&ops_cpu_backend);
-    Model *m = model_create(&c, head, nl);
+    Model *m = model_create(&c, head, arch, nl);
     /* Gradients that are zero in exact arithmetic (the key bias: softmax ignores a constant
      * added to a row of scores; the span attention bias likewise) are rounding noise on
      * both backends; they are compared against the largest gradient norm instead. */
@@ -200,21 +201,27 @@ static void compare_head(HeadKind head, int nl, int sparse) {
         CHECK_MSG(e <= 1e-4, "head %d sparse %d: %s: relative error %.3g", (int)head, sparse,
                   m->info[i].name, e);
     }
-    printf("    head %d %s: loss %.6f, worst gradient relative error %.2e\n", (int)head,
-           sparse ? "masked" : "dense", a.loss, worst);
+    printf("    head %d %s %s: loss %.6f, worst gradient relative error %.2e\n", (int)head,
+           head_arch_name(arch), sparse ? "masked" : "dense", a.loss, worst);
     result_free(&a, m->n_params);
     result_free(&g, m->n_params);
     model_free(m);
     free(params);
 }
 
-TEST(cuda_model_classification_matches_cpu) { compare_head(HEAD_CLASSIFICATION, 3, 0); }
-TEST(cuda_model_regression_matches_cpu) { compare_head(HEAD_REGRESSION, 1, 0); }
-TEST(cuda_model_multiple_choice_matches_cpu) { compare_head(HEAD_MULTIPLE_CHOICE, 1, 0); }
-TEST(cuda_model_span_matches_cpu) { compare_head(HEAD_SPAN, 2, 0); }
+TEST(cuda_model_classification_matches_cpu) { compare_head(HEAD_CLASSIFICATION, ARCH_HF, 3, 0); }
+TEST(cuda_model_regression_matches_cpu) { compare_head(HEAD_REGRESSION, ARCH_HF, 1, 0); }
+TEST(cuda_model_multiple_choice_matches_cpu) { compare_head(HEAD_MULTIPLE_CHOICE, ARCH_HF, 1, 0); }
+TEST(cuda_model_span_matches_cpu) { compare_head(HEAD_SPAN, ARCH_HF, 2, 0); }
+TEST(cuda_model_jiant_heads_match_cpu) {
+    compare_head(HEAD_CLASSIFICATION, ARCH_JIANT, 3, 0);
+    compare_head(HEAD_REGRESSION, ARCH_JIANT, 1, 0);
+    compare_head(HEAD_MULTIPLE_CHOICE, ARCH_JIANT, 1, 0);
+}
 TEST(cuda_model_masked_gradients_match_cpu) {
-    compare_head(HEAD_CLASSIFICATION, 3, 1);
-    compare_head(HEAD_SPAN, 2, 1);
+    compare_head(HEAD_CLASSIFICATION, ARCH_HF, 3, 1);
+    compare_head(HEAD_SPAN, ARCH_HF, 2, 1);
+    compare_head(HEAD_CLASSIFICATION, ARCH_JIANT, 3, 1); /* the pooler sparse */
 }
 
 /* Masked AdamW training: 4 steps (sparse encoder tensors, dense head, frozen rest), with
@@ -225,7 +232,7 @@ static void train_steps(const OpsBackend *be, const float *params, int decay_fro
                         int dense_grads, float *out) {
     ops_use(be);
     HfConfig c = cuda_cfg();
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 3);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
     for (int i = 0; i < m->n_params; i++) model_set_tensor(m, i, params + m->info[i].offset);
     Optim o;
     optim_init(&o, 0.9, 0.999, 1e-8, 0.01, decay_frozen);
@@ -266,7 +273,7 @@ TEST(cuda_masked_adamw_training_matches_cpu) {
     if (!cu) return;
     float *params;
     size_t total;
-    random_params(HEAD_CLASSIFICATION, 3, &params, &total);
+    random_params(HEAD_CLASSIFICATION, ARCH_HF, 3, &params, &total);
     for (int df = 0; df <= 1; df++)
         for (int dense = 0; dense <= 1; dense++) {
             float *a = xmalloc(total * sizeof *a), *g = xmalloc(total * sizeof *g);

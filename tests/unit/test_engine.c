@@ -107,6 +107,10 @@ TEST(engine_reference_classification) { reference_case("classification", HEAD_CL
 TEST(engine_reference_regression) { reference_case("regression", HEAD_REGRESSION); }
 TEST(engine_reference_multiple_choice) { reference_case("multiple_choice", HEAD_MULTIPLE_CHOICE); }
 TEST(engine_reference_span) { reference_case("span", HEAD_SPAN); }
+TEST(engine_reference_jiant_classification) { reference_case("jiant_classification", HEAD_CLASSIFICATION); }
+TEST(engine_reference_jiant_regression) { reference_case("jiant_regression", HEAD_REGRESSION); }
+TEST(engine_reference_jiant_multiple_choice) { reference_case("jiant_multiple_choice", HEAD_MULTIPLE_CHOICE); }
+TEST(engine_reference_jiant_span) { reference_case("jiant_span", HEAD_SPAN); }
 
 /* Central differences of the (dropout-on, fixed-mask) loss at sampled entries of every
  * tensor; loss differences accumulated in double. */
@@ -160,6 +164,12 @@ TEST(engine_finite_differences_classification) { finite_difference_case("classif
 TEST(engine_finite_differences_regression) { finite_difference_case("regression", HEAD_REGRESSION); }
 TEST(engine_finite_differences_multiple_choice) { finite_difference_case("multiple_choice", HEAD_MULTIPLE_CHOICE); }
 TEST(engine_finite_differences_span) { finite_difference_case("span", HEAD_SPAN); }
+TEST(engine_finite_differences_jiant_classification) {
+    finite_difference_case("jiant_classification", HEAD_CLASSIFICATION);
+}
+TEST(engine_finite_differences_jiant_multiple_choice) {
+    finite_difference_case("jiant_multiple_choice", HEAD_MULTIPLE_CHOICE);
+}
 
 /* ------------------------------------------------------------------ ops */
 
@@ -300,7 +310,7 @@ static HfConfig small_cfg(void) {
 
 TEST(model_param_table_names_and_layout) {
     HfConfig c = small_cfg();
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 3);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
     CHECK_EQ_INT(m->n_params, 5 + 16 * 2 + 4);
     CHECK_STR(m->info[0].name, "roberta.embeddings.word_embeddings.weight");
     int q = model_find(m, "roberta.encoder.layer.1.attention.self.query.weight");
@@ -318,7 +328,7 @@ TEST(model_param_table_names_and_layout) {
     }
     CHECK(m->info[m->n_params - 1].offset + m->info[m->n_params - 1].numel <= m->total);
     model_free(m);
-    m = model_create(&c, HEAD_SPAN, 2);
+    m = model_create(&c, HEAD_SPAN, ARCH_HF, 2);
     int sa = model_find(m, "classifier.span_attention.weight");
     CHECK(sa > 0 && m->info[sa].shape[0] == 1 && m->info[sa].shape[1] == 32);
     op = model_find(m, "classifier.out_proj.weight");
@@ -329,7 +339,7 @@ TEST(model_param_table_names_and_layout) {
 
 TEST(model_head_init_deterministic) {
     HfConfig c = small_cfg();
-    Model *a = model_create(&c, HEAD_CLASSIFICATION, 2), *b = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *a = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2), *b = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     model_init_head(a, 11);
     model_init_head(b, 11);
     int dw = model_find(a, "classifier.dense.weight"), db = model_find(a, "classifier.dense.bias");
@@ -350,7 +360,7 @@ TEST(model_head_init_deterministic) {
 
 TEST(model_backward_accumulates_and_padding_is_inert) {
     HfConfig c = small_cfg();
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 2);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 2);
     model_init_random(m, 3);
     Batch b, b2;
     int32_t s0[] = {0, 13, 17, 2}, s1[] = {0, 5, 2};
@@ -388,7 +398,7 @@ TEST(model_backward_accumulates_and_padding_is_inert) {
 
 TEST(model_check_batch_rejects_bad_input) {
     HfConfig c = small_cfg();
-    Model *m = model_create(&c, HEAD_SPAN, 2);
+    Model *m = model_create(&c, HEAD_SPAN, ARCH_HF, 2);
     Batch b;
     int32_t s0[] = {0, 13, 17, 2};
     batch_alloc(&b, 1, 1, 4, 1);
@@ -422,21 +432,31 @@ typedef struct LoadArgs {
     const char *path;
     HeadKind head;
     int num_labels;
+    HeadArch arch;
 } LoadArgs;
 
 static void load_child(void *arg) {
     LoadArgs *a = arg;
     HfConfig c = small_cfg();
-    Model *m = model_create(&c, a->head, a->num_labels);
+    Model *m = model_create(&c, a->head, a->arch, a->num_labels);
     SafeTensors *st = safetensors_open(a->path);
     int head = model_load(m, st, a->path);
     fprintf(stderr, "loaded head=%d\n", head);
     exit(0);
 }
 
+/* Load in a child: its exit status is status and its stderr contains part. */
+static void expect_load(const char *path, HeadKind head, int num_labels, HeadArch arch, int status,
+                        const char *part) {
+    LoadArgs a = {path, head, num_labels, arch};
+    char msg[1024];
+    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), status);
+    CHECK_MSG(strstr(msg, part) != NULL, "expected \"%s\" in: %s", part, msg);
+}
+
 /* Write the tensors of a (random) model under checkpoint-style names. */
 static void write_checkpoint(const char *path, Model *m, int bare, int with_head, const char *drop,
-                             const char *reshape) {
+                             const char *reshape, int foreign_pooler) {
     SafeTensorsWriter *w = safetensors_writer_new();
     char (*names)[MODEL_NAME_MAX + 16] = xcalloc((size_t)m->n_params, sizeof *names);
     int64_t extra_shape[2] = {4, 32};
@@ -452,7 +472,8 @@ static void write_checkpoint(const char *path, Model *m, int bare, int with_head
                                model_param(m, i));
     }
     safetensors_writer_add(w, "lm_head.dense.weight", ST_F32, extra_shape, 2, lm);
-    safetensors_writer_add(w, bare ? "pooler.dense.weight" : "roberta.pooler.dense.weight", ST_F32, extra_shape, 2, lm);
+    if (foreign_pooler) /* a pooler the model does not use is ignored, whatever its shape */
+        safetensors_writer_add(w, bare ? "pooler.dense.weight" : "roberta.pooler.dense.weight", ST_F32, extra_shape, 2, lm);
     safetensors_writer_save(w, path);
     free(names);
 }
@@ -460,21 +481,21 @@ static void write_checkpoint(const char *path, Model *m, int bare, int with_head
 TEST(model_load_names_heads_and_errors) {
     char dir[] = "/tmp/engine-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char p1[600], p2[600], p3[600], p4[600], msg[1024];
+    char p1[600], p2[600], p3[600], p4[600];
     snprintf(p1, sizeof p1, "%s/bare.safetensors", dir);
     snprintf(p2, sizeof p2, "%s/full.safetensors", dir);
     snprintf(p3, sizeof p3, "%s/missing.safetensors", dir);
     snprintf(p4, sizeof p4, "%s/shape.safetensors", dir);
     HfConfig c = small_cfg();
-    Model *src = model_create(&c, HEAD_CLASSIFICATION, 3);
+    Model *src = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
     model_init_random(src, 5);
-    write_checkpoint(p1, src, 1, 0, NULL, NULL);
-    write_checkpoint(p2, src, 0, 1, NULL, NULL);
-    write_checkpoint(p3, src, 0, 1, "roberta.encoder.layer.1.output.LayerNorm.bias", NULL);
-    write_checkpoint(p4, src, 1, 0, NULL, "roberta.encoder.layer.0.attention.self.key.weight");
+    write_checkpoint(p1, src, 1, 0, NULL, NULL, 1);
+    write_checkpoint(p2, src, 0, 1, NULL, NULL, 1);
+    write_checkpoint(p3, src, 0, 1, "roberta.encoder.layer.1.output.LayerNorm.bias", NULL, 1);
+    write_checkpoint(p4, src, 1, 0, NULL, "roberta.encoder.layer.0.attention.self.key.weight", 1);
 
     /* bare names, no head: encoder equal, head untouched (0) */
-    Model *m = model_create(&c, HEAD_CLASSIFICATION, 3);
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
     SafeTensors *st = safetensors_open(p1);
     CHECK_EQ_INT(model_load(m, st, p1), 0);
     safetensors_close(st);
@@ -489,31 +510,113 @@ TEST(model_load_names_heads_and_errors) {
     CHECK(memcmp(m->params, src->params, m->total * sizeof(float)) == 0);
     model_free(m);
 
-    LoadArgs a = {p2, HEAD_CLASSIFICATION, 2}; /* head has 3 labels, model wants 2 */
-    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
-    CHECK(strstr(msg, "classifier.out_proj.weight has shape [3,32]") != NULL);
-    a = (LoadArgs){p2, HEAD_SPAN, 2}; /* classification head in a span model */
-    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
-    CHECK(strstr(msg, "classifier.dense.weight does not belong") != NULL);
-    a = (LoadArgs){p3, HEAD_CLASSIFICATION, 3};
-    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
-    CHECK(strstr(msg, "lacks tensor roberta.encoder.layer.1.output.LayerNorm.bias") != NULL);
-    a = (LoadArgs){p4, HEAD_CLASSIFICATION, 3};
-    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 1);
-    CHECK(strstr(msg, "attention.self.key.weight has shape [1,1024]") != NULL);
-    a = (LoadArgs){p1, HEAD_REGRESSION, 1};
-    CHECK_EQ_INT(die_capture(load_child, &a, msg, sizeof msg), 0);
-    CHECK(strstr(msg, "loaded head=0") != NULL);
+    /* a head of 3 labels where the model wants 2; a classification head in a span model */
+    expect_load(p2, HEAD_CLASSIFICATION, 2, ARCH_HF, 1, "classifier.out_proj.weight has shape [3,32]");
+    expect_load(p2, HEAD_SPAN, 2, ARCH_HF, 1, "classifier.dense.weight does not belong");
+    expect_load(p3, HEAD_CLASSIFICATION, 3, ARCH_HF, 1, "lacks tensor roberta.encoder.layer.1.output.LayerNorm.bias");
+    expect_load(p4, HEAD_CLASSIFICATION, 3, ARCH_HF, 1, "attention.self.key.weight has shape [1,1024]");
+    expect_load(p1, HEAD_REGRESSION, 1, ARCH_HF, 0, "loaded head=0");
     model_free(src);
     unlink(p1), unlink(p2), unlink(p3), unlink(p4);
     rmdir(dir);
 }
 
+/* ---- head architectures: the pooler's place in the table, loading and initialisation ---- */
+
+TEST(model_head_architectures_tables) {
+    HfConfig c = small_cfg();
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_JIANT, 3);
+    CHECK_EQ_INT(m->n_params, 5 + 16 * 2 + 2 + 4);
+    CHECK_EQ_INT(m->pooler, m->head_first - 2);
+    CHECK_STR(m->info[m->pooler].name, "roberta.pooler.dense.weight");
+    CHECK_STR(m->info[m->pooler + 1].name, "roberta.pooler.dense.bias");
+    CHECK(m->info[m->pooler].shape[0] == 32 && m->info[m->pooler].shape[1] == 32 && !m->info[m->pooler].is_head);
+    CHECK(model_find(m, "classifier.dense.weight") == m->head_first);
+    model_free(m);
+    m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3); /* RobertaForSequenceClassification */
+    CHECK_EQ_INT(m->pooler, -1);
+    CHECK_EQ_INT(model_find(m, "roberta.pooler.dense.weight"), -1);
+    model_free(m);
+    m = model_create(&c, HEAD_MULTIPLE_CHOICE, ARCH_HF, 1); /* RobertaForMultipleChoice */
+    CHECK(m->pooler >= 0 && m->n_params - m->head_first == 2);
+    int cw = model_find(m, "classifier.weight");
+    CHECK(cw == m->head_first && m->info[cw].shape[0] == 1 && m->info[cw].shape[1] == 32);
+    CHECK_EQ_INT(model_find(m, "classifier.bias"), cw + 1);
+    model_free(m);
+    m = model_create(&c, HEAD_MULTIPLE_CHOICE, ARCH_JIANT, 1);
+    CHECK(m->pooler >= 0 && model_find(m, "classifier.out_proj.weight") >= 0);
+    model_free(m);
+    m = model_create(&c, HEAD_SPAN, ARCH_JIANT, 2); /* jiant's encoder always has the pooler */
+    CHECK(m->pooler >= 0 && model_find(m, "classifier.span_attention.weight") >= 0);
+    model_free(m);
+    m = model_create(&c, HEAD_SPAN, ARCH_HF, 2);
+    CHECK_EQ_INT(m->pooler, -1);
+    model_free(m);
+    HeadArch a;
+    CHECK(head_arch_parse("jiant", &a) == 0 && a == ARCH_JIANT);
+    CHECK(head_arch_parse("hf", &a) == 0 && a == ARCH_HF);
+    CHECK(head_arch_parse("HF", &a) == -1);
+    CHECK_STR(head_arch_name(ARCH_JIANT), "jiant");
+}
+
+TEST(model_load_and_init_pooler) {
+    char dir[] = "/tmp/engine-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char with[600], without[600], partial[600];
+    snprintf(with, sizeof with, "%s/with.safetensors", dir);
+    snprintf(without, sizeof without, "%s/without.safetensors", dir);
+    snprintf(partial, sizeof partial, "%s/partial.safetensors", dir);
+    HfConfig c = small_cfg();
+    Model *src = model_create(&c, HEAD_CLASSIFICATION, ARCH_JIANT, 3), *hf = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
+    model_init_random(src, 5);
+    model_init_random(hf, 5);
+    write_checkpoint(with, src, 1, 0, NULL, NULL, 0); /* bare names: pooler.dense.* */
+    write_checkpoint(without, hf, 0, 0, NULL, NULL, 0);
+    write_checkpoint(partial, src, 0, 0, "roberta.pooler.dense.bias", NULL, 0);
+
+    Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_JIANT, 3);
+    SafeTensors *st = safetensors_open(with);
+    CHECK_EQ_INT(model_load(m, st, with), MODEL_LOADED_POOLER);
+    safetensors_close(st);
+    CHECK(memcmp(model_param(m, m->pooler), model_param(src, src->pooler), 32 * 32 * sizeof(float)) == 0);
+    /* the encoder before the pooler is what model_init_random gave both tables */
+    CHECK(memcmp(m->params, hf->params, m->info[m->pooler].offset * sizeof(float)) == 0);
+    model_free(m);
+
+    /* a checkpoint without a pooler: initialised from the seed's own head-init sub-stream */
+    m = model_create(&c, HEAD_CLASSIFICATION, ARCH_JIANT, 3);
+    st = safetensors_open(without);
+    CHECK_EQ_INT(model_load(m, st, without), 0);
+    safetensors_close(st);
+    model_init_pooler(m, 3);
+    model_init_head(m, 3);
+    Rng r;
+    rng_init(&r, 3, RNG_STREAM_HEAD_INIT, 1);
+    CHECK(model_param(m, m->pooler)[0] == (float)(0.02 * rng_normal(&r)));
+    CHECK(model_param(m, m->pooler)[1] == (float)(0.02 * rng_normal(&r)));
+    for (int i = 0; i < 32; i++) CHECK(model_param(m, m->pooler + 1)[i] == 0.0f);
+    model_init_head(hf, 3); /* the head's values do not depend on the pooler */
+    int dw = model_find(m, "classifier.dense.weight");
+    CHECK(memcmp(model_param(m, dw), model_param(hf, model_find(hf, "classifier.dense.weight")),
+                 32 * 32 * sizeof(float)) == 0);
+    model_free(m);
+
+    /* an hf model ignores a checkpoint's pooler */
+    expect_load(with, HEAD_CLASSIFICATION, 3, ARCH_HF, 0, "loaded head=0");
+    expect_load(with, HEAD_MULTIPLE_CHOICE, 1, ARCH_HF, 0, "loaded head=2");
+    expect_load(partial, HEAD_CLASSIFICATION, 3, ARCH_JIANT, 1,
+                "partial pooler: roberta.pooler.dense.bias is missing");
+    model_free(src);
+    model_free(hf);
+    unlink(with), unlink(without), unlink(partial);
+    rmdir(dir);
+}
+
 /* ---- gradient modes: sparse (selected entries only), none (frozen) ---- */
 
-static void grad_modes_case(HeadKind head, int nl) {
+static void grad_modes_case(HeadKind head, HeadArch arch, int nl) {
     HfConfig c = small_cfg();
-    Model *m = model_create(&c, head, nl);
+    Model *m = model_create(&c, head, arch, nl);
     model_init_random(m, 9);
     Batch b;
     int32_t s0[] = {0, 13, 17, 21, 2}, s1[] = {0, 5, 2};
@@ -535,7 +638,7 @@ static void grad_modes_case(HeadKind head, int nl) {
     rng_init(&r, 5, RNG_STREAM_RANDOM_MASK, 0);
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
-        if (i % 3 == 0 || i == 0 || i == 1) {
+        if (i % 3 == 0 || i == 0 || i == 1 || i == m->pooler) {
             idx[i] = xmalloc(p->numel * sizeof(uint32_t));
             size_t k = 0;
             for (size_t j = 0; j < p->numel; j++)
@@ -584,6 +687,7 @@ static void grad_modes_case(HeadKind head, int nl) {
 }
 
 TEST(model_sparse_and_frozen_gradients) {
-    grad_modes_case(HEAD_CLASSIFICATION, 2);
-    grad_modes_case(HEAD_SPAN, 2);
+    grad_modes_case(HEAD_CLASSIFICATION, ARCH_HF, 2);
+    grad_modes_case(HEAD_SPAN, ARCH_HF, 2);
+    grad_modes_case(HEAD_CLASSIFICATION, ARCH_JIANT, 2); /* the pooler sparse */
 }

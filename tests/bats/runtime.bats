@@ -1,0 +1,27 @@
+#!/usr/bin/env bats
+# How the tools run on a shared machine: OpenMP's wait policy (lib/util.c).
+load helper
+
+@test "tools default to OpenMP's passive wait policy (no spinning threads), unless the user sets one" {
+  local d pid env
+  d=$(mktemp -d)
+  mkfifo "$d/in"
+  # opening the FIFO for writing returns once the tool has opened it in main, i.e. after any
+  # re-exec; its environment is then in /proc
+  env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT tokenize --vocab "$FIXTURES/tiny-vocab" --text-fields text \
+    "$d/in" -o "$d/out" 2>/dev/null & pid=$!
+  exec 7> "$d/in"
+  env=$(tr '\0' '\n' < /proc/$pid/environ)
+  exec 7>&-
+  wait "$pid" || true
+  grep -qx 'OMP_WAIT_POLICY=passive' <<< "$env"
+  # a user's choice stays
+  env OMP_WAIT_POLICY=active tokenize --vocab "$FIXTURES/tiny-vocab" --text-fields text \
+    "$d/in" -o "$d/out2" 2>/dev/null & pid=$!
+  exec 7> "$d/in"
+  env=$(tr '\0' '\n' < /proc/$pid/environ)
+  exec 7>&-
+  wait "$pid" || true
+  grep -qx 'OMP_WAIT_POLICY=active' <<< "$env"
+  rm -rf "$d"
+}
