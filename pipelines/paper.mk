@@ -18,7 +18,7 @@
 #   entries decay, clipping by the norm of what is trained), HF's schedule over --max-steps,
 #   the whole dev set for early stopping, the best dev state kept.
 # PROTOCOL=paper: what the paper's code did (PAPER.md, "What the paper's code actually
-#   does"): lr 1e-4, batch 16, max length 256; burn-in STEPS_TASK - 1 clipped batches
+#   does"): jiant's pooled head, lr 1e-4, batch 16, max length 256; burn-in STEPS_TASK - 1 clipped batches
 #   (gradacc --clip 1.0); jiant's schedule over 10000 epochs with 10 % warm-up; clipping by
 #   the dense norm of every parameter, frozen weights decayed; evaluation every 500 steps on
 #   the first 500 dev examples, patience 40, never before 20000 steps.  Use it to reproduce
@@ -41,9 +41,9 @@ EXTRA   ?=
 PROTOCOL ?= clean
 
 ifeq ($(PROTOCOL),paper)
-PROTOCOL_MT  = --lr 1e-4 --eval-every 500 --dev-limit 500 --patience 40 --min-steps 20000 \
-               --warmup 0.1 --clip-scope all --decay-frozen --keep best
-PROTOCOL_RUN = BATCH=16 MAXLEN=256 GA_OPTS="--clip 1.0" BURNIN_SKIP=1 SCHEDULE_EPOCHS=10000
+PROTOCOL_MT  = --head jiant --lr 1e-4 --eval-every 500 --dev-limit 500 --patience 40 \
+               --min-steps 20000 --warmup 0.1 --clip-scope all --decay-frozen --keep best
+PROTOCOL_RUN = BATCH=16 MAXLEN=256 GA_OPTS="--head jiant --clip 1.0" BURNIN_SKIP=1 SCHEDULE_EPOCHS=10000
 else ifneq ($(PROTOCOL),clean)
 $(error PROTOCOL=$(PROTOCOL): expected clean or paper)
 endif
