@@ -33,6 +33,12 @@ struct Exporter {
     char **names;             /* exported names, in order */
     void **copies;            /* M_SAFETENSORS: data kept until save */
     size_t n, cap;
+    /* predictions: one row per record, stacked into arrays at the end */
+    float *scores;            /* [rows, width] */
+    float *pred;              /* [rows] (the class as a number, or the regression value) */
+    int32_t *idx;             /* [rows] */
+    size_t rows, rows_cap;
+    int64_t width;
 };
 
 static Exporter *cleanup_target; /* the M_DIR exporter whose staging files die() removes */
@@ -60,9 +66,9 @@ static int ends_with(const char *s, const char *suffix) {
 
 Exporter *export_open(const char *to, StReader *r) {
     const char *kind = st_reader_kind(r);
-    if (strcmp(kind, "tensors") && strcmp(kind, "mask") && strcmp(kind, "delta"))
-        die(st_reader_name(r), "--to: %s %s stream has no arrays to export (tensors, mask and "
-            "delta streams do)", strchr("aeiou", kind[0]) ? "an" : "a", kind);
+    if (strcmp(kind, "tensors") && strcmp(kind, "mask") && strcmp(kind, "delta") && strcmp(kind, "predictions"))
+        die(st_reader_name(r), "--to: %s %s stream has no arrays to export (tensors, mask, delta "
+            "and predictions streams do)", strchr("aeiou", kind[0]) ? "an" : "a", kind);
     Exporter *e = xcalloc(1, sizeof *e);
     e->to = xstrdup(to);
     if (ends_with(to, "/") || is_dir(to)) {
@@ -179,8 +185,51 @@ static void emit(Exporter *e, StReader *r, const Arr *a) {
     }
 }
 
+/* A predictions record: its scores (f32 bin, the logits), pred and idx become a row. */
+static void add_prediction(Exporter *e, StReader *r, const StRecord *rec) {
+    size_t len;
+    const void *b = st_rec_bin_req(r, rec, "scores", &len);
+    if (len % 4 || !len) st_reader_die(r, rec, "field 'scores': expected a non-empty f32 bin");
+    int64_t w = (int64_t)(len / 4);
+    if (e->rows && w != e->width)
+        st_reader_die(r, rec, "%lld scores, the records before have %lld", (long long)w, (long long)e->width);
+    e->width = w;
+    if (e->rows == e->rows_cap) {
+        e->rows_cap = e->rows_cap ? 2 * e->rows_cap : 1024;
+        e->scores = xrealloc(e->scores, e->rows_cap * (size_t)w * sizeof *e->scores);
+        e->pred = xrealloc(e->pred, e->rows_cap * sizeof *e->pred);
+        e->idx = xrealloc(e->idx, e->rows_cap * sizeof *e->idx);
+    }
+    for (int64_t i = 0; i < w; i++) e->scores[e->rows * (size_t)w + (size_t)i] = st_load_f32(b, (size_t)i);
+    e->pred[e->rows] = (float)st_rec_num_req(r, rec, "pred");
+    e->idx[e->rows] = (int32_t)st_rec_int_req(r, rec, "idx");
+    e->rows++;
+}
+
+/* The stacked predictions: scores [N, W] alone into FILE.npy (the array one wants), scores,
+ * pred and idx into a directory or .safetensors. */
+static void emit_predictions(Exporter *e, StReader *r) {
+    Arr a = {.name = "scores", .src = S_TENSOR, .dtype = ST_F32, .ndim = 2,
+             .numel = (int64_t)e->rows * e->width, .data = e->scores};
+    a.shape[0] = (int64_t)e->rows, a.shape[1] = e->width;
+    emit(e, r, &a);
+    if (e->mode == M_NPY) return;
+    a = (Arr){.name = "pred", .src = S_TENSOR, .dtype = ST_F32, .ndim = 1, .numel = (int64_t)e->rows,
+              .data = e->pred};
+    a.shape[0] = (int64_t)e->rows;
+    emit(e, r, &a);
+    a = (Arr){.name = "idx", .src = S_TENSOR, .dtype = ST_I32, .ndim = 1, .numel = (int64_t)e->rows,
+              .data = e->idx};
+    a.shape[0] = (int64_t)e->rows;
+    emit(e, r, &a);
+}
+
 void export_record(Exporter *e, StReader *r, const StRecord *rec) {
     const char *kind = st_reader_kind(r);
+    if (!strcmp(kind, "predictions")) {
+        add_prediction(e, r, rec);
+        return;
+    }
     StTensor t;
     StSparse s;
     Arr a = {0};
@@ -220,6 +269,7 @@ void export_record(Exporter *e, StReader *r, const StRecord *rec) {
 }
 
 void export_finish(Exporter *e, StReader *r) {
+    if (e->rows) emit_predictions(e, r);
     if (!e->n) die(st_reader_name(r), "--to %s: no records to export", e->to);
     if (e->mode == M_NPY) {
         out_commit(e->npy);
@@ -241,6 +291,7 @@ void export_finish(Exporter *e, StReader *r) {
         for (size_t i = 0; i < e->n; i++) free(e->copies[i]);
     }
     for (size_t i = 0; i < e->n; i++) free(e->names[i]);
+    free(e->scores), free(e->pred), free(e->idx);
     free(e->names);
     free(e->copies);
     free(e->to);

@@ -455,6 +455,18 @@ static void json_example(json_t *j, StReader *r, const StRecord *rec) {
     }
 }
 
+/* predictions: the scores (logits, an f32 bin) as an array of numbers */
+static void json_prediction(json_t *j, StReader *r, const StRecord *rec) {
+    const msgpack_object *v = st_rec_get(rec, "scores");
+    if (!v) return;
+    if (v->type != MSGPACK_OBJECT_BIN || v->via.bin.size % 4)
+        st_reader_die(r, rec, "field 'scores': expected an f32 bin");
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < v->via.bin.size / 4; i++)
+        json_array_append_new(a, f32_json(st_load_f32(v->via.bin.ptr, i)));
+    json_object_set_new(j, "scores", a);
+}
+
 /* ---------- dispatch ---------- */
 
 void show_record(FILE *out, StReader *r, const StRecord *rec, const ShowOpts *o) {
@@ -483,8 +495,9 @@ void show_record(FILE *out, StReader *r, const StRecord *rec, const ShowOpts *o)
     if (is_tensor) json_tensor(j, &t, o);
     else if (is_sparse) json_sparse(j, &m, o);
     else if (kind_is(r, "examples")) json_example(j, r, rec);
+    else if (kind_is(r, "predictions")) json_prediction(j, r, rec);
     /* float32 payloads print as the shortest text that reads back to the same float */
-    int f32 = is_tensor || is_sparse || kind_is(r, "examples");
+    int f32 = is_tensor || is_sparse || kind_is(r, "examples") || kind_is(r, "predictions");
     char *s = json_text(j, f32);
     fprintf(out, "%s\n", s);
     free(s);

@@ -190,7 +190,7 @@ EOF
   [ ! -e all.npy ]
   run inspect --to x.npy e.st
   assert_failure 1
-  assert_output "inspect: e.st: --to: an examples stream has no arrays to export (tensors, mask and delta streams do)"
+  assert_output "inspect: e.st: --to: an examples stream has no arrays to export (tensors, mask, delta and predictions streams do)"
   run inspect --name nope --to x.npy t.st
   assert_failure 1
   assert_output --partial "no records to export"
@@ -275,5 +275,32 @@ EOF
   assert_success
   assert_line --index 0 --regexp '^mask random [0-9]+ records$'
   assert_output --partial "roberta.encoder.layer.0.attention.self.query.weight [32, 32]"
+  rm -rf "$d"
+}
+
+@test "predictions: --json prints the scores as numbers, --to exports them as arrays" {
+  local d
+  d=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" --task-head classification --num-labels 3 -o "$d/m"
+  printf '%s\n' '{"premise":"a cat","hypothesis":"a cat sat","label":"entailment"}' \
+    '{"premise":"no dog","hypothesis":"a dog","label":"contradiction"}' > "$d/cb.jsonl"
+  tokenize --task cb --vocab "$d/m" "$d/cb.jsonl" -o "$d/cb.ex"
+  evaluate --model "$d/m" --predictions "$d/p.st" "$d/cb.ex" -o "$d/m.st"
+  run inspect --json "$d/p.st"
+  assert_line --index 1 --regexp '"scores":\[-?[0-9.e-]+,-?[0-9.e-]+,-?[0-9.e-]+\]'
+  inspect --to "$d/p.npy" "$d/p.st"
+  inspect --to "$d/pd/" "$d/p.st"
+  run $PY - "$d" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1]
+s = np.load(d + "/p.npy")
+assert s.shape == (2, 3) and s.dtype == np.float32, (s.shape, s.dtype)
+assert np.array_equal(np.load(d + "/pd/scores.npy"), s)
+assert list(np.load(d + "/pd/idx.npy")) == [0, 1]
+assert np.array_equal(np.load(d + "/pd/pred.npy"), s.argmax(1).astype(np.float32))
+print("ok")
+PY
+  assert_output "ok"
   rm -rf "$d"
 }
