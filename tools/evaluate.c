@@ -9,6 +9,8 @@
 #include "delta.h"
 #include "examples.h"
 #include "hfconfig.h"
+#include "methods/lora.h"
+#include "methods/methods.h"
 #include "modelio.h"
 #include "predict.h"
 #include "provenance.h"
@@ -140,6 +142,7 @@ int main(int argc, char **argv) {
     ExampleSet *set = exampleset_read(o.input);
     if (set->n == 0) die(o.input, "no examples");
     DeltaInfo d = {0};
+    json_t *dhead = NULL; /* the delta's header: its structure (LoRA, adapters) */
     if (o.delta) {
         /* The model is built as the delta's run built it: its head architecture, and the head
          * initialised from the training seed (the delta usually carries the trained head). */
@@ -151,11 +154,19 @@ int main(int argc, char **argv) {
             die(o.delta, "the delta was trained with --head %s, not --head %s", head_arch_name(trained),
                 head_arch_name(o.arch));
         o.arch = trained;
+        dhead = json_deep_copy(st_reader_header(r));
         st_reader_close(r);
     }
     ModelInfo mi;
     Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
-    if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
+    if (o.delta) {
+        methods_attach(m, dhead, o.seed, o.delta);
+        if (o.export_dir && m->adapter)
+            die(o.delta, "--export writes a plain HF directory, which has no place for adapters; "
+                "--export-adapter DIR writes AdapterHub's layout");
+        delta_apply(m, o.delta, mi.sha256, o.force, &d);
+        lora_merge(m); /* the equivalent model: W + (alpha/r) B A */
+    }
 
     Predictions p;
     predict_set(m, set, o.batch, &p);
@@ -236,6 +247,7 @@ int main(int argc, char **argv) {
     json_decref(prov);
     predictions_free(&p);
     deltainfo_free(&d);
+    json_decref(dhead);
     model_free(m);
     exampleset_free(set);
     return 0;
