@@ -63,7 +63,7 @@ void report_metrics(FILE *fp, const RunSet *rs, const ReportOpts *o) {
     Table1 *t1 = table ? table1_compute(t) : NULL;
     TTests *tt = o->ttest ? ttests_compute(t, rs, o->ref, o->equal_var) : NULL;
     Stability *st = o->stability ? stability_compute(t) : NULL;
-    Sweep *sw = o->sweep ? sweep_compute(rs, &o->filter, o->scale) : NULL;
+    Sweep *sw = o->sweep ? sweep_compute(rs, &o->filter, o->scale, o->sweep_split) : NULL;
     if (sw && sw->n == 0) die(NULL, "--sweep: no runs match among %zu runs read", rs->n);
 
     if (o->format == FMT_JSON) {

@@ -17,6 +17,7 @@ typedef struct ReportOpts {
     int digits;
     int marks;          /* [k] marks in the table */
     int table, ttest, stability, sweep; /* analyses; none set = table */
+    const char *sweep_split; /* --sweep: only this split (stats --split given), NULL: each one */
     const char *ref;
     int equal_var;
 } ReportOpts;

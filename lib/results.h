@@ -95,8 +95,9 @@ typedef struct Sweep {
     size_t n;
 } Sweep;
 extern const char *const SWEEP_SPLITS[3];
-/* f's split and ratio are ignored (the sweep is over ratios and shows every split). */
-Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale);
+/* f's split and ratio are ignored: the sweep is over ratios and shows every split present,
+ * or only `only` when it is not NULL. */
+Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale, const char *only);
 void sweep_free(Sweep *x);
 json_t *sweep_json(const Sweep *x);
 /* One grid per task; returns the count, grids in *out (free each and the array). */

@@ -15,16 +15,17 @@ static void cell_stats(const Cell *in, T1Cell *o) {
     cell_mean_sd(in, &o->mean, &o->sd);
 }
 
-Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale) {
+Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale, const char *only) {
     Sweep *x = xcalloc(1, sizeof *x);
     x->rs = rs;
     RunFilter g = *f;
     g.has_ratio = 0;
-    g.split = NULL;
+    g.split = only;
     x->layout = table_build(rs, &g, scale);
     Table *L = x->layout;
     Table *per[3] = {0};
     for (int s = 0; s < 3; s++) {
+        if (only && strcmp(only, SWEEP_SPLITS[s]) != 0) continue;
         g.split = SWEEP_SPLITS[s];
         per[s] = table_build(rs, &g, scale);
         x->has_split[s] = per[s]->nrows > 0;
@@ -37,19 +38,21 @@ Sweep *sweep_compute(const RunSet *rs, const RunFilter *f, double scale) {
             int any = 0;
             for (int s = 0; s < 3; s++) {
                 const Table *T = per[s];
+                o->split[s].mean = o->split[s].sd = NAN;
+                if (!T) continue;
                 size_t pr, pc;
                 for (pr = 0; pr < T->nrows; pr++)
                     if (T->row_method[pr] == L->row_method[r] && T->row_tag[pr] == L->row_tag[r] &&
                         ratio_eq(T->row_ratio[pr], L->row_ratio[r]))
                         break;
                 for (pc = 0; pc < T->ncols && T->col_task[pc] != L->col_task[c]; pc++) {}
-                o->split[s].mean = o->split[s].sd = NAN;
                 if (pr < T->nrows && pc < T->ncols) cell_stats(table_cell(T, pr, pc), &o->split[s]);
                 any |= o->split[s].n > 0;
             }
             if (any) x->n++;
         }
-    for (int s = 0; s < 3; s++) table_free(per[s]);
+    for (int s = 0; s < 3; s++)
+        if (per[s]) table_free(per[s]);
     return x;
 }
 

@@ -22,12 +22,16 @@ const char *st_progname = "sparsetune";
  * passive and re-executes itself (before main: nothing has been read or written yet).  A
  * variable the user set, either of the two, is left alone; if the re-exec fails the tool runs
  * on as it is.  glibc passes argc/argv/envp to constructors of the executable. */
-__attribute__((constructor)) static void omp_passive_by_default(int argc, char **argv, char **envp) {
+__attribute__((constructor)) static void tool_runtime_init(int argc, char **argv, char **envp) {
     (void)argc;
     (void)envp;
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv || !argv[0]) return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
-    execv("/proc/self/exe", argv);
+    if (!argv || !argv[0]) return;
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT") && setenv("OMP_WAIT_POLICY", "passive", 0) == 0)
+        execv("/proc/self/exe", argv);
+    /* getopt's own messages ("tool: unrecognized option '--x'") name the tool as every other
+     * message does, not by the path it was started with; the tools add only the --help hint */
+    const char *slash = strrchr(argv[0], '/');
+    if (slash && slash[1]) argv[0] = (char *)slash + 1;
 }
 
 void st_set_progname(const char *argv0) {
@@ -76,14 +80,18 @@ void die(const char *where, const char *fmt, ...) {
     exit(EXIT_BAD);
 }
 
+void die_usage_hint(void) {
+    fprintf(stderr, "Try '%s --help' for more information.\n", st_progname);
+    run_cleanup();
+    exit(EXIT_USAGE);
+}
+
 void die_usage(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vmessage(NULL, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try '%s --help' for more information.\n", st_progname);
-    run_cleanup();
-    exit(EXIT_USAGE);
+    die_usage_hint();
 }
 
 void exit_after_cleanup(int code) {

@@ -27,6 +27,8 @@ _Noreturn void die(const char *where, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, exit code 2, followed by "Try 'tool --help'". */
 _Noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only the "Try 'tool --help'" line and exit 2: after getopt has printed what was wrong. */
+_Noreturn void die_usage_hint(void);
 /* Run the cleanup (remove temporary outputs, registered functions) and exit with code; for
  * tools that stop on a signal after saving their state. */
 _Noreturn void exit_after_cleanup(int code);

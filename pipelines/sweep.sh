@@ -14,7 +14,9 @@
 #   GPUS=N            one slot per GPU, CUDA_VISIBLE_DEVICES = slot - 1
 #   SSHLOGINFILE=f    spread jobs over the machines of f (parallel --sshloginfile); they must
 #                     share OUT (e.g. NFS) and have the tools at the same path
-#   JOBLOG=f          parallel's job log (default OUT/joblog)
+#   JOBLOG=f          parallel's job log (default OUT/joblogs/<hash of the arguments>: one per
+#                     grid, since parallel's --resume matches jobs by sequence number and a
+#                     second grid in the same log would skip the first grid's job numbers)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=results
@@ -24,7 +26,10 @@ mk=(make --no-print-directory -f "$here/run.mk" "$@")
 
 jobs=${JOBS:-$(nproc)}
 [ -n "${GPUS:-}" ] && jobs=$GPUS
-joblog=${JOBLOG:-$out/joblog}
+grid_id=$(printf '%s\n' "$@" | sha256sum | cut -c1-16)
+mkdir -p "$out/joblogs"
+joblog=${JOBLOG:-$out/joblogs/$grid_id}
+printf '%s\n' "$@" > "$out/joblogs/$grid_id.args"
 
 echo "sweep: data and burn-in gradients" >&2
 "${mk[@]}" -j "$jobs" data grads

@@ -93,7 +93,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("evaluate (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
-        default: die_usage("unknown option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (!o->model) die_usage("--model DIR is required");

@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'h': usage(); return 0;
         case 'V': printf("gradacc (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
-        default: die_usage("unknown option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (!model_dir) die_usage("--model DIR is required");

@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
         case O_SEED: seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
         case 'h': usage(); return 0;
         case 'V': printf("init-model (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
-        default: die_usage("unknown option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (!vocab) die_usage("--vocab DIR is required");

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'h': usage(); return 0;
         case 'V': printf("inspect (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
-        default: die_usage("unknown or incomplete option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (argc - optind > 1) die_usage("expected at most one FILE operand, got %d", argc - optind);

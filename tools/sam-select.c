@@ -389,7 +389,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("sam-select (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
-        default: die_usage("unknown option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (argc - optind > 1) die_usage("one grads stream at most");

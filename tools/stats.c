@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
         case O_SPLIT:
             /* No "any": a cell mixing test and train values would mean nothing. */
             if (!strcmp(optarg, "test") || !strcmp(optarg, "dev") || !strcmp(optarg, "train"))
-                o.filter.split = optarg;
+                o.filter.split = o.sweep_split = optarg;
             else
                 die_usage("--split: expected test, dev or train, got '%s'", optarg);
             break;
@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
         case 'o': output = optarg; break;
         case 'h': usage(); return 0;
         case 'V': printf("stats (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
-        default: die_usage("unknown or incomplete option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (masks && (o.table || o.ttest || o.stability || o.sweep))

@@ -149,7 +149,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_SEED: o->seed = (uint64_t)parse_long("--seed", optarg, 0, (1L << 62)); break;
         case 'h': usage(); exit(0);
         case 'V': printf("tokenize (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
-        default: die_usage("unknown option");
+        default: die_usage_hint(); /* getopt said what was wrong */
         }
     }
     if (!o->vocab) die_usage("--vocab DIR is required");

@@ -14,6 +14,6 @@ load helper
   grep -q '| sam |' "$T/demo/table.md"
   grep -q '<svg' "$T/demo/table.svg"
   grep -q 'Jaccard' "$T/demo/masks.txt"
-  [ -s "$T/demo/results/joblog" ]
+  [ -n "$(find "$T/demo/results/joblogs" -type f ! -name "*.args" -size +0)" ]
   rm -rf "$T"
 }

@@ -25,3 +25,20 @@ load helper
   grep -qx 'OMP_WAIT_POLICY=active' <<< "$env"
   rm -rf "$d"
 }
+
+@test "a bad option gets one line naming the tool and the option, then the --help hint; exit 2" {
+  local t
+  for t in tokenize init-model gradacc sam-select masktrain evaluate stats inspect; do
+    run "$t" --no-such-option
+    assert_failure 2
+    assert_line --index 0 "$t: unrecognized option '--no-such-option'"
+    assert_line --index 1 "Try '$t --help' for more information."
+    [ "${#lines[@]}" -eq 2 ]
+  done
+  run gradacc -Z
+  assert_output "gradacc: invalid option -- 'Z'
+Try 'gradacc --help' for more information."
+  run masktrain --model
+  assert_failure 2
+  assert_line --index 0 "masktrain: option '--model' requires an argument"
+}

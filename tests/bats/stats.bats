@@ -70,6 +70,14 @@ R() {
   assert_success
   assert_line --regexp '^method +ratio +test +train +train-test$'
   assert_line --regexp '^sam +0\.02 +[0-9.]+ ± [0-9.]+ +[0-9.]+ ± [0-9.]+ +12\.00$'
+  # --split chooses one curve (fig5's train curve)
+  run stats --sweep --split train "$GEN"/sweep-rte.metrics
+  assert_success
+  assert_line --regexp '^method +ratio +train$'
+  refute_output --partial "test"
+  stats -f tsv --sweep --split test "$GEN"/sweep-rte.metrics > sw.tsv
+  ! cut -f5 sw.tsv | grep -qx train
+  cut -f5 sw.tsv | grep -qx test
 }
 
 @test "stats: mask Jaccard matrix and per-layer/per-type counts agree with Python sets" {

@@ -43,3 +43,33 @@ load helper
   assert_output --regexp "random +[0-9]"
   rm -rf "$T"
 }
+
+# Start and end times of the jobs of a parallel --joblog: did two of them overlap?
+overlapping_jobs() {
+  awk -F'\t' 'NR > 1 { s[NR] = $3; e[NR] = $3 + $4 }
+    END { for (i in s) for (j in s) if (i < j && s[i] < e[j] && s[j] < e[i]) { print "overlap"; exit } }' "$1"
+}
+
+@test "sweep: two different grids into one OUT each run all their jobs in parallel (one joblog per grid)" {
+  T=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" --seed 1 -o "$T/model"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$T/data/alpha" 48 1
+  common=(BIN="$BIN" MODEL="$T/model" DATA="$T/data" OUT="$T/out" TASKS=alpha STEPS_alpha=2 MAXLEN=64 BATCH=8
+          "TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha"
+          "MT_OPTS=--max-steps 30 --eval-every 10")
+  JOBS=2 "$ROOT/pipelines/sweep.sh" "${common[@]}" METHODS="sam random" SEEDS="1 2" RATIOS=0.05 > "$T/a.log" 2>&1
+  JOBS=2 "$ROOT/pipelines/sweep.sh" "${common[@]}" METHODS="sam" SEEDS="1 2 3" RATIOS="0.02 0.05" > "$T/b.log" 2>&1
+  ls "$T/out/metrics/"
+  # grid a: 4 runs; grid b: 6 runs of which 2 (sam 0.05 s1, s2) are grid a's
+  [ "$(ls "$T/out/metrics/" | grep -c '\.metrics$')" -eq 8 ]
+  [ "$(ls "$T/out/joblogs/" | grep -vc '\.args$')" -eq 2 ]
+  # each log holds all of its grid's jobs: 4 and 6 (one shared log skipped grid b's first 4)
+  counts=$(for log in $(ls -d "$T/out/joblogs/"* | grep -v '\.args$'); do echo $(($(wc -l < "$log") - 1)); done | sort -n | xargs)
+  [ "$counts" = "4 6" ] || { echo "jobs per log: $counts"; false; }
+  for log in $(ls -d "$T/out/joblogs/"* | grep -v '\.args$'); do
+    # every job of the grid ran through parallel (none left to make), exit 0
+    awk -F'\t' 'NR > 1 && $7 != 0 { bad = 1 } END { exit bad }' "$log"
+    [ "$(overlapping_jobs "$log")" = overlap ] || { cat "$log"; false; }
+  done
+  rm -rf "$T"
+}

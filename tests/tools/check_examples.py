@@ -44,8 +44,9 @@ def main():
     bos, eos = vocab["<s>"], vocab["</s>"]
     norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())
     for i, (row, rec) in enumerate(zip(rows, records)):
-        if rec["idx"] != i:
-            fail.append(f"record {i}: idx {rec['idx']}")
+        want = row["idx"] if isinstance(row.get("idx"), int) and row["idx"] >= 0 else i  # the row's own
+        if rec["idx"] != want:
+            fail.append(f"record {i}: idx {rec['idx']}, the row's is {want}")
         seqs = rec["choices"] if task == "copa" else [rec["ids"]]
         for s in seqs:
             if s[0] != bos or s[-1] != eos:
