@@ -3,11 +3,14 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "methods/methods.h"
 #include "model_hooks.h"
 #include "ops.h"
+#include "outdir.h"
+#include "safetensors.h"
 #include "util.h"
 
 struct Adapter {
@@ -154,4 +157,70 @@ void adapter_bwd(Model *m, int l, float *dr2, const float *dout, const float *r2
     op_relu_bwd(a->da, a->da, a->act, (size_t)N * M);
     model_linear_grads(m, j, a->dz, 0, a->da, a->z, N, H, M);
     model_layernorm_grads(m, a->ln[l], dr2, 1, a->dz, r2, a->mean, a->rstd, N, H);
+}
+
+/* ---------------------------------------------------------------- AdapterHub export */
+
+/* AdapterHub's saved config of "pfeiffer" (seq_bn) with this bottleneck and init. */
+static json_t *hub_config(const AdapterConfig *c, int H) {
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:f, s:s, s:f, s:b, s:b, s:b, s:b, s:b}",
+                     "mh_adapter", 0, "output_adapter", 1, "original_ln_before", 1, "original_ln_after", 1,
+                     "residual_before_ln", 1, "ln_before", 0, "ln_after", 0, "non_linearity", "relu",
+                     "reduction_factor", (double)H / c->bottleneck, "init_weights", c->init_zero ? "mam_adapter" : "bert",
+                     "scaling", 1.0, "is_parallel", 0, "adapter_residual_before_ln", 0, "use_gating", 0,
+                     "phm_layer", 0, "cross_adapter", 0);
+}
+
+static void put_json(const char *name, json_t *j) {
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    outdir_write(name, text, strlen(text));
+    free(text);
+    json_decref(j);
+}
+
+void adapter_export_hub(const Model *m, const AdapterConfig *c, const char *base, json_t *labels,
+                        const char *outdir) {
+    if (m->head == HEAD_SPAN) die(outdir, "AdapterHub has no head for the span comparison (WSC) task");
+    int H = m->cfg.hidden_size, two = m->n_base - m->head_first == 4;
+    outdir_open(outdir);
+    put_json("adapter_config.json",
+             json_pack("{s:o, s:i, s:s, s:s, s:s, s:s, s:s}", "config", hub_config(c, H), "hidden_size", H,
+                       "model_class", "RobertaAdapterModel", "model_name", base, "model_type", "roberta", "name",
+                       ADAPTER_NAME, "version", "sparsetune"));
+    json_t *l2i = json_object();
+    size_t i;
+    json_t *v;
+    json_array_foreach(labels, i, v)
+        if (json_is_string(v)) json_object_set_new(l2i, json_string_value(v), json_integer((json_int_t)i));
+    json_t *hc = json_pack("{s:s, s:i, s:i, s:s, s:b, s:b, s:o}", "head_type",
+                           m->head == HEAD_MULTIPLE_CHOICE ? "multiple_choice" : "classification", "num_labels",
+                           m->head == HEAD_MULTIPLE_CHOICE ? 2 : m->num_labels, "layers", two ? 2 : 1,
+                           "activation_function", "tanh", "use_pooler", m->pooler >= 0, "bias", 1, "label2id", l2i);
+    put_json("head_config.json", json_pack("{s:o, s:i, s:s, s:s, s:s, s:s, s:s}", "config", hc, "hidden_size", H,
+                                           "model_class", "RobertaAdapterModel", "model_name", base, "model_type",
+                                           "roberta", "name", ADAPTER_NAME, "version", "sparsetune"));
+    /* the adapter's tensors under their own names; the head's as AdapterHub's Sequential
+     * (Dropout, Linear, Activation, Dropout, Linear: Linears 1 and 4; one Linear: 1) */
+    SafeTensorsWriter *wa = safetensors_writer_new(), *wh = safetensors_writer_new();
+    float **bufs = xcalloc((size_t)m->n_params, sizeof *bufs);
+    for (int k = 0; k < m->n_params; k++) {
+        const ParamInfo *p = &m->info[k];
+        int in_head = p->is_head, in_adapter = strstr(p->name, ".output.adapters." ADAPTER_NAME ".") != NULL;
+        if (!in_head && !in_adapter) continue;
+        bufs[k] = xmalloc(p->numel * sizeof(float));
+        model_get_tensor(m, k, bufs[k]);
+        char name[MODEL_NAME_MAX + 32];
+        if (in_adapter) {
+            safetensors_writer_add(wa, p->name, ST_F32, p->shape, p->ndim, bufs[k]);
+            continue;
+        }
+        int j = k - m->head_first; /* weight, bias of the first Linear, then of the second */
+        snprintf(name, sizeof name, "heads.%s.%d.%s", ADAPTER_NAME, j < 2 ? 1 : 4, j % 2 ? "bias" : "weight");
+        safetensors_writer_add(wh, name, ST_F32, p->shape, p->ndim, bufs[k]);
+    }
+    safetensors_writer_save(wa, outdir_path("adapter.safetensors"));
+    safetensors_writer_save(wh, outdir_path("model_head.safetensors"));
+    for (int k = 0; k < m->n_params; k++) free(bufs[k]);
+    free(bufs);
+    outdir_commit();
 }

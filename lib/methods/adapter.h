@@ -38,6 +38,14 @@ int adapter_extras(const Model *m, const AdapterConfig *c, ExtraTensor **out);
 /* Add the extras, initialise them (INIT), turn the hooks on. */
 void adapter_attach(Model *m, const AdapterConfig *c, uint64_t seed);
 void adapter_free(struct Adapter *a);
+/* AdapterHub's layout of m's adapters and head (written atomically, outdir.h):
+ * adapter_config.json (the pfeiffer config keys, hidden_size, model_name base, name),
+ * adapter.safetensors (the names above), head_config.json (head_type classification or
+ * multiple_choice, num_labels, layers, tanh, use_pooler = the jiant head's pooler,
+ * label2id from labels) and model_head.safetensors (heads.NAME.1.* and heads.NAME.4.*, the
+ * Linears of its Sequential).  Dies for the span head. */
+void adapter_export_hub(const Model *m, const AdapterConfig *c, const char *base, json_t *labels,
+                        const char *outdir);
 /* Index of layer l's adapter_down.0.weight (bias, up.weight, up.bias follow), -1 if none. */
 int adapter_first(const Model *m, int l);
 

@@ -9,6 +9,8 @@
 
 #include "methods/methods.h"
 #include "ops.h"
+#include "outdir.h"
+#include "safetensors.h"
 #include "util.h"
 
 static const char *const TARGET_NAME[LORA_NTARGETS] = {
@@ -253,4 +255,69 @@ void lora_bwd_dx(Model *m, int wi, float *dx, int N, int in) {
     op_gemm('N', 'N', N, in, r, 1.0f, lo->du, r, model_param(m, ai), in, 0.0f, lo->tmp, in);
     op_dropout_bwd(lo->tmp, lo->tmp, (size_t)N * in, p, lo->seed, op_dropout_sub(lo->step, (uint32_t)lo->call_of[wi]));
     op_accumulate(dx, lo->tmp, (size_t)N * in);
+}
+
+/* ---------------------------------------------------------------- PEFT export */
+
+/* PEFT's target_modules: the names themselves when they are unambiguous (query, key, value),
+ * else a regular expression PEFT full-matches against the module names ("dense" alone would
+ * also catch the pooler and the head). */
+static json_t *peft_targets(unsigned targets) {
+    if (!(targets & ~((1u << LORA_QUERY) | (1u << LORA_KEY) | (1u << LORA_VALUE)))) {
+        json_t *a = json_array();
+        for (int t = 0; t < LORA_NTARGETS; t++)
+            if (targets & (1u << t)) json_array_append_new(a, json_string(TARGET_NAME[t]));
+        return a;
+    }
+    char re[512] = "roberta\\.encoder\\.layer\\.\\d+\\.(";
+    for (int t = 0, first = 1; t < LORA_NTARGETS; t++) {
+        if (!(targets & (1u << t))) continue;
+        if (!first) strcat(re, "|");
+        first = 0;
+        for (const char *p = TARGET_MODULE[t]; *p; p++) {
+            size_t n = strlen(re);
+            if (*p == '.') re[n++] = '\\';
+            re[n++] = *p, re[n] = '\0';
+        }
+    }
+    strcat(re, ")");
+    return json_string(re);
+}
+
+void lora_export_peft(const Model *m, const LoraConfig *c, const char *base, const char *task_type,
+                      const char *outdir) {
+    outdir_open(outdir);
+    json_t *cfg = json_pack("{s:s, s:o, s:i, s:f, s:o, s:f, s:s, s:[s], s:s, s:b, s:b, s:b, s:n, s:n, s:n, s:{}, s:{}}",
+                            "peft_type", "LORA", "task_type", task_type ? json_string(task_type) : json_null(),
+                            "r", c->r, "lora_alpha", c->alpha, "target_modules", peft_targets(c->targets),
+                            "lora_dropout", c->dropout, "bias", "none", "modules_to_save", "classifier",
+                            "base_model_name_or_path", base, "fan_in_fan_out", 0, "init_lora_weights",
+                            !c->init_b_kaiming, "inference_mode", 1, "revision", "layers_to_transform",
+                            "layers_pattern", "rank_pattern", "alpha_pattern");
+    char *text = json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    outdir_write("adapter_config.json", text, strlen(text));
+    free(text);
+    json_decref(cfg);
+
+    ExtraTensor *x;
+    int n = lora_extras(m, c, &x);
+    SafeTensorsWriter *w = safetensors_writer_new();
+    safetensors_writer_meta(w, "format", "pt");
+    float **bufs = xcalloc((size_t)m->n_params, sizeof *bufs);
+    for (int i = 0; i < m->n_params; i++) {
+        const ParamInfo *p = &m->info[i];
+        int want = p->is_head;
+        for (int j = 0; j < n && !want; j++) want = strcmp(p->name, x[j].name) == 0;
+        if (!want) continue;
+        char name[MODEL_NAME_MAX + 32];
+        snprintf(name, sizeof name, "base_model.model.%s", p->name);
+        bufs[i] = xmalloc(p->numel * sizeof(float));
+        model_get_tensor(m, i, bufs[i]);
+        safetensors_writer_add(w, name, ST_F32, p->shape, p->ndim, bufs[i]);
+    }
+    safetensors_writer_save(w, outdir_path("adapter_model.safetensors"));
+    for (int i = 0; i < m->n_params; i++) free(bufs[i]);
+    free(bufs);
+    free(x);
+    outdir_commit();
 }

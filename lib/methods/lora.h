@@ -52,6 +52,13 @@ void lora_attach(Model *m, const LoraConfig *c, uint64_t seed);
  * tensors stay in the table, unused). */
 void lora_merge(Model *m);
 void lora_free(struct Lora *l);
+/* A PEFT LoRA adapter directory of m's LoRA tensors under c (after lora_merge too: they stay
+ * in the table): adapter_config.json (peft_type LORA, r, lora_alpha, target_modules,
+ * lora_dropout, modules_to_save ["classifier"], task_type, base_model_name_or_path base, …)
+ * and adapter_model.safetensors (f32; "base_model.model." + the names, the head's
+ * classifier.* included).  Written atomically (outdir.h). */
+void lora_export_peft(const Model *m, const LoraConfig *c, const char *base, const char *task_type,
+                      const char *outdir);
 
 /* Engine hooks (model.c): buffers for N token rows and the forward's dropout keys; the
  * LoRA part of the Linear with weight tensor wi (no-op for a Linear without LoRA).

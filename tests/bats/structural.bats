@@ -141,3 +141,68 @@ PY
   assert_output --partial "integer r >= 1"
   [ ! -e "$XT/bad.delta" ]
 }
+
+need_streamread() {
+  [ -f "$ROOT/tests/tools/streamread.py" ] || skip "tests/tools/streamread.py not present"
+}
+
+# apply_exports.py KIND BASE EXPORT PREDICTIONS: the export re-read with plain torch gives
+# evaluate's logits
+reapply() {
+  run "$PY" "$ROOT/tests/ref/apply_exports.py" "$1" "$2" "$3" "$XT/cb.jsonl.ex" "$4"
+  echo "# $output" >&3
+  assert_success
+}
+
+@test "LoRA exports: the merged HF directory and the PEFT adapter reproduce evaluate's logits (1e-5)" {
+  need_torch
+  need_streamread
+  init-model --vocab "$FIXTURES/tiny-vocab" --head hf --task-head classification --num-labels 3 --seed 6 -o "$XT/hi"
+  "$PY" "$ROOT/tests/ref/check_grads.py" scramble "$XT/hi" "$XT/hm" 6
+  sam-select --method lora --model "$XT/hm" --head hf --targets all --rank 4 --lora-init-b kaiming -o "$XT/h.mask"
+  masktrain --model "$XT/hm" --head hf --mask "$XT/h.mask" --dev "$XT/cb.ex" --max-steps 3 --eval-every 3 --batch 4 \
+    --lr 1e-2 -q "$XT/cb.ex" -o "$XT/h.delta"
+  evaluate --model "$XT/hm" --delta "$XT/h.delta" --predictions "$XT/h.pred" --export "$XT/h.merged" \
+    --export-peft "$XT/h.peft" "$XT/cb.ex" -o "$XT/h.metrics"
+  reapply merged "$XT/hm" "$XT/h.merged" "$XT/h.pred"
+  reapply peft "$XT/hm" "$XT/h.peft" "$XT/h.pred"
+  grep -q '"peft_type": "LORA"' "$XT/h.peft/adapter_config.json"
+  grep -q '"base_model_name_or_path": "hm"' "$XT/h.peft/adapter_config.json"
+  # the merged directory is a plain model: evaluate reads it back to the same metric
+  evaluate --model "$XT/h.merged" --head hf "$XT/cb.ex" -o "$XT/h2.metrics"
+  [ "$(inspect --json "$XT/h.metrics" | sed -n 2p | grep -o '"loss":[^,]*')" = \
+    "$(inspect --json "$XT/h2.metrics" | sed -n 2p | grep -o '"loss":[^,]*')" ]
+  # query,value only: PEFT's plain target list
+  sam-select --method lora --model "$XT/hm" --head hf -o "$XT/hq.mask"
+  masktrain --model "$XT/hm" --head hf --mask "$XT/hq.mask" --dev "$XT/cb.ex" --max-steps 2 --batch 4 -q "$XT/cb.ex" -o "$XT/hq.delta"
+  evaluate --model "$XT/hm" --delta "$XT/hq.delta" --export-peft "$XT/hq.peft" "$XT/cb.ex" -o /dev/null
+  tr -d ' \n' < "$XT/hq.peft/adapter_config.json" | grep -q '"target_modules":\["query","value"\]'
+}
+
+@test "--export-peft of a jiant-head run is refused with the reason; --export of an adapter run too" {
+  sam-select --method lora --model "$XT/m" -o "$XT/j.mask"
+  masktrain --model "$XT/m" --mask "$XT/j.mask" --dev "$XT/cb.ex" --max-steps 1 --batch 4 -q "$XT/cb.ex" -o "$XT/j.delta"
+  run evaluate --model "$XT/m" --delta "$XT/j.delta" --export-peft "$XT/j.peft" "$XT/cb.ex" -o "$XT/j.metrics"
+  assert_failure 1
+  assert_output --partial "has no pooler"
+  [ ! -e "$XT/j.peft" ] && [ ! -e "$XT/j.metrics" ]
+  sam-select --method adapter --model "$XT/m" -o "$XT/a.mask"
+  masktrain --model "$XT/m" --mask "$XT/a.mask" --dev "$XT/cb.ex" --max-steps 1 --batch 4 -q "$XT/cb.ex" -o "$XT/a.delta"
+  run evaluate --model "$XT/m" --delta "$XT/a.delta" --export "$XT/a.hf" "$XT/cb.ex"
+  assert_failure 1
+  assert_output --partial "--export-adapter"
+  run evaluate --model "$XT/m" --delta "$XT/j.delta" --export-adapter "$XT/x.hub" "$XT/cb.ex"
+  assert_failure 1
+  assert_output --partial "needs a delta of sam-select --method adapter"
+}
+
+@test "Adapter export: AdapterHub's layout re-read with plain torch reproduces evaluate's logits (1e-5)" {
+  need_torch
+  need_streamread
+  sam-select --method adapter --model "$XT/m" --bottleneck 6 -o "$XT/e.mask"
+  masktrain --model "$XT/m" --mask "$XT/e.mask" --dev "$XT/cb.ex" --max-steps 3 --eval-every 3 --batch 4 --lr 1e-2 \
+    -q "$XT/cb.ex" -o "$XT/e.delta"
+  evaluate --model "$XT/m" --delta "$XT/e.delta" --predictions "$XT/e.pred" --export-adapter "$XT/e.hub" "$XT/cb.ex" -o /dev/null
+  for f in adapter_config.json adapter.safetensors head_config.json model_head.safetensors; do [ -f "$XT/e.hub/$f" ]; done
+  reapply adapterhub "$XT/m" "$XT/e.hub" "$XT/e.pred"
+}
