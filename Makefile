@@ -166,7 +166,7 @@ install: all
 
 DEBS = build-essential pkg-config libmsgpack-dev libarchive-dev libjansson-dev libpcre2-dev \
        libssl-dev libdnnl-dev libopenblas-dev libgsl-dev bats bats-assert bats-support \
-       parallel gnuplot-nox python3-torch python3-numpy python3-scipy \
+       parallel gnuplot-nox python3-torch python3-numpy python3-scipy python3-msgpack \
        xz-utils zip unzip zstd bzip2
 deps:
 	apt-get update -qq

@@ -262,3 +262,18 @@ EOF
   assert_failure 1
   assert_output "inspect: <stdin>: empty input: not a sparsetune stream"
 }
+
+@test "README's Python snippet reads a mask stream as written" {
+  /usr/bin/python3 -c 'import msgpack' 2>/dev/null || skip "python3-msgpack missing (make deps)"
+  local d
+  d=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" -o "$d/m"
+  sam-select --method random --ratio 0.05 --model "$d/m" -o "$d/cb.mask"
+  awk '/^```python$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/README.md" > "$d/snippet.py"
+  [ -s "$d/snippet.py" ]
+  run bash -c "cd '$d' && /usr/bin/python3 snippet.py"
+  assert_success
+  assert_line --index 0 --regexp '^mask random [0-9]+ records$'
+  assert_output --partial "roberta.encoder.layer.0.attention.self.query.weight [32, 32]"
+  rm -rf "$d"
+}
