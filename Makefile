@@ -17,7 +17,8 @@ PREFIX  ?= /usr/local
 SAN     ?= 1
 
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CFLAGS_BASE = -std=c11 -g $(WARN) -fopenmp -D_GNU_SOURCE -Ilib
+GEN      = build/gen
+CFLAGS_BASE = -std=c11 -g $(WARN) -fopenmp -D_GNU_SOURCE -Ilib -I$(GEN)
 OPT      = -O3 -march=native
 LIBS     = -lmsgpackc -ljansson -lpcre2-8 -larchive -lcrypto -ldnnl -lgsl -lgslcblas -lm -fopenmp
 
@@ -82,6 +83,13 @@ $(S)/kernels/%.o: kernels/%.cu $(CU_HDR) lib/ops_backend.h lib/ops.h | $(S)/kern
 $(S)/kernels/emu/%.o: kernels/emu/%.cpp $(CU_HDR) | $(S)/kernels/emu
 	$(EMU_CXX) $(EMU_CXXFLAGS) $(SANFLAGS) -c $< -o $@
 
+# ---- generated sources: the modeling file every export carries, as a C array (lib/export.c) ----
+$(GEN)/modeling_sparsetune_py.h: lib/modeling_sparsetune.py | $(GEN)
+	{ echo '/* generated from $< by make; do not edit */'; \
+	  echo 'static const unsigned char modeling_sparsetune_py[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(B)/lib/export.o $(S)/lib/export.o: $(GEN)/modeling_sparsetune_py.h
+
 # ---- optimised objects ----
 $(B)/lib/%.o: lib/%.c $(HEADERS) | $(B)/lib
 	@mkdir -p $(@D)
@@ -113,7 +121,7 @@ $(B)/unit/%.o: tests/unit/%.c $(HEADERS) | $(B)/unit
 $(B)/unit-tests: $(patsubst tests/unit/%.c,$(B)/unit/%.o,$(UNIT_SRC)) $(B)/libsparsetune.a $(B_CUDA_OBJ)
 	$(CC) $(OPT) $^ $(LIBS) $(B_CUDA_LIBS) -o $@
 
-bin $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(B)/kernels/emu $(S)/lib $(S)/tools $(S)/unit $(S)/bin \
+bin $(GEN) $(B)/lib $(B)/tools $(B)/unit $(B)/bench $(B)/kernels $(B)/kernels/emu $(S)/lib $(S)/tools $(S)/unit $(S)/bin \
   $(S)/kernels $(S)/kernels/emu:
 	mkdir -p $@
 

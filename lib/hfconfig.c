@@ -179,6 +179,9 @@ static int parse_obj(Ctx *x, json_t *o, HfConfig *c) {
                 sizeof c->position_embedding_type) ||
         get_str(x, o, "model_type", c->model_type, sizeof c->model_type))
         return -1;
+    if (!json_is_null(json_object_get(o, "problem_type")) && /* save_pretrained may write null */
+        get_str(x, o, "problem_type", c->problem_type, sizeof c->problem_type))
+        return -1;
     json_t *arch = json_object_get(o, "architectures");
     if (arch && !json_is_null(arch)) {
         if (!json_is_array(arch)) return fail(x, "\"architectures\" must be an array of strings");
@@ -193,7 +196,8 @@ static int parse_obj(Ctx *x, json_t *o, HfConfig *c) {
     }
 
     /* What the engine supports. */
-    if (strcmp(c->model_type, "roberta") != 0 && strcmp(c->model_type, "xlm-roberta") != 0)
+    if (strcmp(c->model_type, "roberta") != 0 && strcmp(c->model_type, "xlm-roberta") != 0 &&
+        strcmp(c->model_type, HFCONFIG_OWN_MODEL_TYPE) != 0)
         return fail(x, "model_type '%s' is not supported (only RoBERTa models: \"roberta\")",
                     c->model_type);
     if (strcmp(c->hidden_act, "gelu") != 0)
@@ -298,6 +302,12 @@ char *hfconfig_to_json(const HfConfig *c) {
     Buf archb = {xmalloc(128), 0, 128};
     put(&archb, "[\n    %s\n  ]", arch_s);
     free(arch_s);
+    /* The extra object, indented one level deeper (its continuation lines get 2 spaces). */
+    Buf extra = {xmalloc(256), 0, 256};
+    for (const char *p = c->extra_json; p && *p; p++) {
+        if (*p == '\n') put(&extra, "\n  ");
+        else put(&extra, "%c", *p);
+    }
     Field f[32];
     int n = 0;
 #define I(k, v) f[n++] = (Field){k, 0, (v), 0, NULL}
@@ -325,6 +335,8 @@ char *hfconfig_to_json(const HfConfig *c) {
                                                                : "absolute");
     S("torch_dtype", "float32");
     I("type_vocab_size", c->type_vocab_size);
+    if (c->problem_type[0]) S("problem_type", c->problem_type);
+    if (c->extra_json) RAW("sparsetune", extra.buf);
     RAW("use_cache", "true");
     I("vocab_size", c->vocab_size);
     if (c->num_labels > 0) {
@@ -375,6 +387,7 @@ char *hfconfig_to_json(const HfConfig *c) {
         put(&rev, "\n  }");
         RAW("id2label", labels.buf);
         RAW("label2id", rev.buf);
+        I("num_labels", nl);
         for (int i = 0; i < nl; i++) free(owned[i]);
         free(owned);
         free(names);
@@ -405,5 +418,6 @@ char *hfconfig_to_json(const HfConfig *c) {
     free(labels.buf);
     free(rev.buf);
     free(archb.buf);
+    free(extra.buf);
     return b.buf;
 }

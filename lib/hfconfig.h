@@ -29,11 +29,19 @@ typedef struct HfConfig {
     double initializer_range;
     char hidden_act[32];              /* "gelu" only is supported by the engine */
     char position_embedding_type[32]; /* "absolute" only */
-    char model_type[32];              /* "roberta" or "xlm-roberta" */
+    char model_type[32];              /* "roberta", "xlm-roberta" or HFCONFIG_OWN_MODEL_TYPE */
     char architecture[64];            /* first of "architectures", "" when absent */
+    char problem_type[40];            /* "regression", "single_label_classification", "" absent */
+    const char *extra_json; /* written only: the JSON object text of the key "sparsetune"
+                             * (borrowed; NULL: none); reading ignores that key */
     int num_labels;  /* from id2label (or "num_labels") when present, else 0 */
     char **id2label; /* num_labels names (malloc'ed) or NULL; hfconfig_free releases them */
 } HfConfig;
+
+/* The model_type of exports whose head no transformers class has (evaluate(1)): transformers'
+ * Auto classes refuse it instead of loading a RobertaFor... class that drops part of the head.
+ * The encoder is RoBERTa's, so the engine reads it like "roberta". */
+#define HFCONFIG_OWN_MODEL_TYPE "sparsetune-roberta"
 
 /* HF defaults of RobertaConfig (roberta-base sizes, but 512 positions and 2 token types, as
  * the class defaults are; roberta-base's own config.json says 514 and 1). No labels. */
@@ -55,7 +63,8 @@ void hfconfig_free(HfConfig *cfg);
 /* Serialise to config.json text (malloc'ed) as transformers writes it: sorted keys, 2-space
  * indent, shortest round-trip reals. "architectures" is cfg->architecture when set, else
  * RobertaForSequenceClassification with labels and RobertaForMaskedLM without; id2label and
- * label2id are written when num_labels > 0; torch_dtype "float32". */
+ * label2id (and num_labels, which transformers accepts and checks against id2label) are
+ * written when num_labels > 0; problem_type and "sparsetune" when set; torch_dtype "float32". */
 char *hfconfig_to_json(const HfConfig *cfg);
 
 #endif

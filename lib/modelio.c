@@ -69,14 +69,18 @@ Model *model_open(const char *dir, TaskType task, int num_labels, HeadArch arch,
     return m;
 }
 
-/* The directory being written; removed if the tool dies before the rename. */
+/* The directory being written and its further files; removed if the tool dies before the
+ * rename. */
 static char save_tmpdir[4096];
+static char save_extra[MODEL_SAVE_EXTRA_MAX][256];
 static void remove_save_tmpdir(void) {
     if (!save_tmpdir[0]) return;
     static const char *files[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors"};
-    char path[4200];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", save_tmpdir, files[i]);
+    char path[sizeof save_tmpdir + sizeof save_extra + 2];
+    for (size_t i = 0; i < sizeof files / sizeof files[0] + MODEL_SAVE_EXTRA_MAX; i++) {
+        const char *f = i < 4 ? files[i] : save_extra[i - 4];
+        if (!f[0]) continue;
+        snprintf(path, sizeof path, "%s/%s", save_tmpdir, f);
         unlink(path);
     }
     rmdir(save_tmpdir);
@@ -92,8 +96,19 @@ static void write_file(const char *dir, const char *name, const char *data, size
 
 void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, int with_head,
                     const char *outdir) {
+    model_save_dir_with(m, cfg, tokenizer, with_head, NULL, 0, outdir);
+}
+
+void model_save_dir_with(const Model *m, const HfConfig *cfg, const char *tokenizer,
+                         int with_head, const SaveFile *extra, int n_extra, const char *outdir) {
     struct stat sb;
     if (stat(outdir, &sb) == 0) die(outdir, "already exists");
+    if (n_extra < 0 || n_extra > MODEL_SAVE_EXTRA_MAX) die(outdir, "too many files to save");
+    for (int i = 0; i < MODEL_SAVE_EXTRA_MAX; i++) {
+        const char *name = i < n_extra ? extra[i].name : "";
+        if (strchr(name, '/') || strlen(name) >= sizeof save_extra[i]) die(name, "not a file name");
+        strcpy(save_extra[i], name);
+    }
     snprintf(save_tmpdir, sizeof save_tmpdir, "%s.tmp.%ld", outdir, (long)getpid());
     if (mkdir(save_tmpdir, 0777) != 0) die(save_tmpdir, "cannot create: %s", strerror(errno));
     st_atexit_cleanup(remove_save_tmpdir);
@@ -101,6 +116,7 @@ void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, 
     char *config = hfconfig_to_json(cfg);
     write_file(save_tmpdir, "config.json", config, strlen(config));
     free(config);
+    for (int i = 0; i < n_extra; i++) write_file(save_tmpdir, extra[i].name, extra[i].data, extra[i].len);
     if (tokenizer) {
         Source *src = source_open_dir(tokenizer);
         static const char *names[] = {"vocab.json", "merges.txt"};

@@ -37,4 +37,16 @@ HeadArch head_arch_of_header(json_t *header, const char *where);
 void model_save_dir(const Model *m, const HfConfig *cfg, const char *tokenizer, int with_head,
                     const char *outdir);
 
+/* A further file of a saved directory: name (no '/') and contents. */
+typedef struct SaveFile {
+    const char *name;
+    const void *data;
+    size_t len;
+} SaveFile;
+#define MODEL_SAVE_EXTRA_MAX 4
+
+/* model_save_dir that also writes n_extra (<= MODEL_SAVE_EXTRA_MAX) further files. */
+void model_save_dir_with(const Model *m, const HfConfig *cfg, const char *tokenizer,
+                         int with_head, const SaveFile *extra, int n_extra, const char *outdir);
+
 #endif

@@ -38,8 +38,19 @@ void optim_add(Optim *o, Model *m, int idx, const uint32_t *index, size_t k) {
     if (index) {
         t->index = xmalloc(n * sizeof *t->index);
         memcpy(t->index, index, k * sizeof *index);
-        model_set_grad_mode(m, idx, GRAD_SPARSE, t->index, k);
-        t->dindex = m->gspec[idx].dindex;
+        if (o->dense_grads) { /* a dense gradient; the entries are read out in optim_step */
+            model_set_grad_mode(m, idx, GRAD_DENSE, NULL, 0);
+            t->dindex_own = (uint32_t *)ops_alloc_i32(n);
+            ops_upload(t->dindex_own, t->index, k * sizeof *index);
+            t->dindex = t->dindex_own;
+            if (k > o->gsel_n) {
+                ops_free(o->gsel);
+                o->gsel = ops_alloc(o->gsel_n = k);
+            }
+        } else {
+            model_set_grad_mode(m, idx, GRAD_SPARSE, t->index, k);
+            t->dindex = m->gspec[idx].dindex;
+        }
         float *tmp = ops_alloc(n);
         op_gather(tmp, model_param(m, idx), t->dindex, k);
         ops_download(t->theta0, tmp, k * sizeof *tmp);
@@ -51,6 +62,7 @@ void optim_add(Optim *o, Model *m, int idx, const uint32_t *index, size_t k) {
 }
 
 void optim_freeze_rest(Optim *o, Model *m) {
+    if (o->dense_grads) return; /* every tensor keeps its dense gradient for the norm */
     char *trained = xcalloc((size_t)m->n_params, 1);
     for (int i = 0; i < o->n; i++) trained[o->t[i].idx] = 1;
     for (int i = 0; i < m->n_params; i++)
@@ -65,11 +77,16 @@ size_t optim_trainable(const Optim *o) {
 }
 
 double optim_grad_norm(const Optim *o, Model *m) {
-    /* k floats per tensor: compact for sparse tensors; one round trip for all of them */
-    const float **g = xmalloc((size_t)(o->n ? o->n : 1) * sizeof *g);
-    size_t *n = xmalloc((size_t)(o->n ? o->n : 1) * sizeof *n);
-    for (int i = 0; i < o->n; i++) g[i] = model_grad(m, o->t[i].idx), n[i] = o->t[i].k;
-    double s = op_sumsq_many(g, n, o->n);
+    /* k floats per tensor: compact for sparse tensors; one round trip for all of them.  With
+     * dense_grads: every tensor's whole gradient, as clip_grad_norm_(model.parameters()). */
+    int count = o->dense_grads ? m->n_params : o->n;
+    const float **g = xmalloc((size_t)(count ? count : 1) * sizeof *g);
+    size_t *n = xmalloc((size_t)(count ? count : 1) * sizeof *n);
+    for (int i = 0; i < count; i++) {
+        if (o->dense_grads) g[i] = model_grad(m, i), n[i] = m->info[i].numel;
+        else g[i] = model_grad(m, o->t[i].idx), n[i] = o->t[i].k;
+    }
+    double s = op_sumsq_many(g, n, count);
     free(g), free(n);
     return sqrt(s);
 }
@@ -107,10 +124,15 @@ void optim_step(Optim *o, Model *m, double lr, double clip) {
     for (int i = 0; i < o->n; i++) {
         TrainTensor *t = &o->t[i];
         st.decay = t->decay ? decayed : 1.0f;
-        /* compact gradients: g[j] belongs to entry index[j] */
-        op_adamw(model_param(m, t->idx), model_grad(m, t->idx), t->m, t->v,
-                 t->sparse ? t->dindex : NULL, t->k, &st);
+        /* compact gradients: g[j] belongs to entry index[j] (dense_grads: gathered first) */
+        float *g = model_grad(m, t->idx);
+        if (t->sparse && o->dense_grads) {
+            op_gather(o->gsel, g, t->dindex, t->k);
+            g = o->gsel;
+        }
+        op_adamw(model_param(m, t->idx), g, t->m, t->v, t->sparse ? t->dindex : NULL, t->k, &st);
     }
+    if (o->dense_grads) model_zero_grad(m); /* frozen tensors' and unselected entries' too */
 }
 
 void optim_free(Optim *o) {
@@ -119,9 +141,11 @@ void optim_free(Optim *o) {
         ops_free(o->t[i].m);
         ops_free(o->t[i].v);
         free(o->t[i].theta0);
+        ops_free(o->t[i].dindex_own);
     }
     free(o->t);
     ops_free(o->keep);
+    ops_free(o->gsel);
     memset(o, 0, sizeof *o);
 }
 

@@ -37,6 +37,7 @@ static void copy_values(Trainer *t, int i, float *buf, int into_model) {
         return;
     }
     const TrainTensor *tt = &t->o->t[t->slot[i]];
+    if (tt->k == 0) return; /* a mask with no entry here (the scratch may not exist yet) */
     if (tt->k > t->dev_tmp_n) {
         ops_free(t->dev_tmp);
         t->dev_tmp = ops_alloc(t->dev_tmp_n = tt->k);
@@ -246,7 +247,7 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
         /* PyTorch's clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1 */
         double clip = c->max_grad_norm > 0 ? c->max_grad_norm / (norm + 1e-6) : 1.0;
         if (clip > 1.0) clip = 1.0;
-        double lr = lr_at(c->lr, s.step, c->warmup, c->max_steps, c->constant_lr);
+        double lr = lr_at(c->lr, s.step, c->warmup, c->schedule_steps, c->constant_lr);
         optim_step(t->o, m, lr, clip);
         s.step++;
         s.last_loss = loss;
@@ -290,7 +291,8 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
     }
     free(idx);
     sampler_free(&sampler);
-    restore_best(t);
+    if (c->keep_last) snapshot(t); /* the kept values are what write_delta reads */
+    else restore_best(t);
     res->steps = s.step;
     res->best_step = s.best_step;
     res->best_metric = s.best_metric;

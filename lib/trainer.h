@@ -18,7 +18,9 @@
 typedef struct TrainConfig {
     double lr, max_grad_norm;
     long max_steps, min_steps, warmup, eval_every, patience, checkpoint_every;
+    long schedule_steps; /* length of the learning-rate schedule (lr_at's total) */
     int batch, constant_lr;
+    int keep_last;       /* the model ends holding the last state, not the best snapshot */
     uint64_t seed;
     const char *checkpoint; /* NULL: none */
     int resume;
@@ -53,10 +55,12 @@ extern volatile sig_atomic_t trainer_signal;
 void trainer_catch_signals(void);
 
 void trainer_init(Trainer *t, Model *m, Optim *o, const TrainConfig *cfg, json_t *prov_entry);
-/* Train on train, evaluate on dev; the model ends holding the best snapshot. */
+/* Train on train, evaluate on dev; the model ends holding the kept state (the best snapshot,
+ * or with keep_last the last one; max_steps 0: the initial state, no evaluation). */
 void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Progress *prog,
                  TrainResult *res);
-/* Values of the best snapshot at parameter i (mode 1: k entries, mode 2: numel). */
+/* Values of the kept state at parameter i after trainer_run (mode 1: k entries, mode 2:
+ * numel); during the run, of the best snapshot. */
 const float *trainer_best(const Trainer *t, int i);
 void trainer_free(Trainer *t);
 

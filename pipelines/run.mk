@@ -31,6 +31,15 @@ MAXLEN  ?= 256
 BATCH   ?= 16
 # masktrain options shared by every run (early stopping, learning rate, ...).
 MT_OPTS ?=
+# gradacc options shared by every run (e.g. --clip 1.0).
+GA_OPTS ?=
+# The burn-in accumulates STEPS_TASK - BURNIN_SKIP batches: the reference code's burn-in of
+# 600 sums batches 1..599 and trains from batch 600 on (BURNIN_SKIP=1; PAPER.md).
+BURNIN_SKIP ?= 0
+# jiant's schedule: with SCHEDULE_EPOCHS=E masktrain gets --schedule-steps and --max-steps
+# E × ⌈training examples / BATCH⌉, the examples counted at run time (the stream's end marker);
+# --max-steps at most 2^24 (masktrain's bound: dropout keys), never reached by early stopping.
+SCHEDULE_EPOCHS ?=
 # Per method: sam-select options (SS_OPTS_m) and masktrain options (MT_OPTS_m, after MT_OPTS).
 # The structural methods default to their authors' settings: LoRA as Hu et al.'s roberta-base
 # GLUE runs (query,value, r 8, alpha 16, lr 5e-4), the Pfeiffer adapter as AdapterHub's
@@ -54,6 +63,11 @@ STEPS_DEFAULT ?= 700
 # How each task is tokenized: the paper's tasks by name, other data sets by TOKENIZE_ARGS_task.
 TOKENIZE_ARGS ?= --task $(1)
 steps_of = $(if $(STEPS_$(1)),$(STEPS_$(1)),$(STEPS_DEFAULT))
+burnin_of = $(shell echo $$(($(call steps_of,$(1)) - $(BURNIN_SKIP))))
+# shell prefix setting n (the schedule length) for the training set $(1); 4 dollars: one
+# pair goes to $(call) of RUN_RULES, one to the recipe
+sched_n = $(if $(SCHEDULE_EPOCHS),n=$$$$(( $(SCHEDULE_EPOCHS) * (($$$$($(BIN)/inspect --json $(1) | tail -n 1 | tr -dc 0-9) + $(BATCH) - 1) / $(BATCH)) )) && )
+sched_opts = $(if $(SCHEDULE_EPOCHS),--schedule-steps $$$$n --max-steps $$$$(( $$$$n < 16777216 ? $$$$n : 16777216 )))
 tok_args = $(if $(TOKENIZE_ARGS_$(1)),$(TOKENIZE_ARGS_$(1)),$(call TOKENIZE_ARGS,$(1)))
 
 # Which gradient reduction a method reads; methods without gradients read the model.
@@ -100,11 +114,11 @@ $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4)).metrics: $(OUT)/deltas/$(cal
 
 $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(call train_set,$(1),$(4))
 	@mkdir -p $$(@D)
-	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(call train_set,$(1),$(4)) -o $$@
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) --split train $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
 	@mkdir -p $$(@D)
-	$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
+	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
 	@mkdir -p $$(@D)
@@ -117,7 +131,7 @@ train_set = $(if $(TAG),$(OUT)/data/$(1)/train-$(TAG)-s$(2).ex,$(OUT)/data/$(1)/
 define GRAD_RULES
 $(OUT)/grads/$(1)-s$(2)$(sfx).$(3): $(call train_set,$(1),$(2))
 	@mkdir -p $$(@D)
-	$(BIN)/gradacc --model $(MODEL) --steps $(call steps_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --threads $(THREADS) -q $$< -o $$@
+	$(BIN)/gradacc --model $(MODEL) --steps $(call burnin_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --threads $(THREADS) -q $(GA_OPTS) $$< -o $$@
 endef
 
 define DROP_RULES

@@ -8,6 +8,7 @@
 
 #include "delta.h"
 #include "examples.h"
+#include "export.h"
 #include "hfconfig.h"
 #include "methods/adapter.h"
 #include "methods/lora.h"
@@ -27,15 +28,18 @@ static void usage(void) {
         "  -m, --model DIR         the base model (HF directory or archive)\n"
         "  -d, --delta FILE        the delta from masktrain (omit: the base model as is)\n"
         "      --predictions FILE  also write a predictions stream (one record per example)\n"
-        "      --export DIR        also write the fine-tuned model as an HF directory (LoRA\n"
-        "                          merged into the weights)\n"
+        "      --export DIR        also write the fine-tuned model as a model directory: HF's class\n"
+        "                          where one computes the head, else ours (evaluate(1) EXPORTS);\n"
+        "                          LoRA merged into the weights\n"
         "      --export-peft DIR   also write a LoRA delta as a PEFT adapter (--head hf runs)\n"
         "      --export-adapter DIR  also write an adapter delta in AdapterHub's layout\n"
         "      --head A            head architecture, jiant or hf (default: the delta's; without\n"
-        "                          a delta jiant)\n"
+        "                          a delta the one an exported model records, else jiant)\n"
         "  -b, --batch B           examples per forward pass (default 32)\n"
         "  -s, --seed S            head initialisation when neither the model nor the delta\n"
         "                          has a head (default: the delta's seed, else 0)\n"
+        "      --split NAME        the split the metrics record names: test, dev or train\n"
+        "                          (default: the examples' holdout part if train or dev, else test)\n"
         "      --method NAME --ratio P --tag T\n"
         "                          labels of the metrics record (default: from the delta)\n"
         "      --force             apply a delta made for another base model\n"
@@ -53,7 +57,7 @@ static void usage(void) {
 
 typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *export_peft, *export_adapter, *output, *input;
-    const char *method, *tag, *device, *precision;
+    const char *method, *tag, *device, *precision, *split;
     double ratio;
     int ratio_given, seed_given, batch, force, arch_given;
     HeadArch arch;
@@ -61,7 +65,8 @@ typedef struct Options {
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_PRED = 256, O_EXPORT, O_PEFT, O_HUB, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS, O_HEAD };
+    enum { O_PRED = 256, O_EXPORT, O_PEFT, O_HUB, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS,
+           O_HEAD, O_SPLIT };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
         {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
@@ -70,7 +75,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
-        {"head", required_argument, 0, O_HEAD},
+        {"head", required_argument, 0, O_HEAD},     {"split", required_argument, 0, O_SPLIT},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -90,6 +95,11 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_RATIO: o->ratio = parse_double("--ratio", optarg, 0, 1), o->ratio_given = 1; break;
         case O_TAG: o->tag = optarg; break;
         case O_FORCE: o->force = 1; break;
+        case O_SPLIT:
+            if (strcmp(optarg, "test") && strcmp(optarg, "dev") && strcmp(optarg, "train"))
+                die_usage("--split: expected test, dev or train, got '%s'", optarg);
+            o->split = optarg;
+            break;
         case O_HEAD:
             if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
             o->arch_given = 1;
@@ -205,6 +215,8 @@ int main(int argc, char **argv) {
         dhead = json_deep_copy(st_reader_header(r));
         st_reader_close(r);
     }
+    /* An exported model evaluated on its own: the architecture it was exported with. */
+    if (!o.delta && !o.arch_given) o.arch = export_arch_of_dir(o.model, o.arch);
     ModelInfo mi;
     Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
     if (o.delta) {
@@ -263,27 +275,14 @@ int main(int argc, char **argv) {
     json_object_set_new(rec, "loss", json_real(p.loss));
     json_t *split = json_object_get(set->header, "split");
     const char *part = json_string_value(json_object_get(split, "part"));
-    json_object_set_new(rec, "split", json_string(part && strcmp(part, "all") != 0 ? part : "test"));
+    /* stats tells runs apart by split: a training-set evaluation must not read as "test" */
+    const char *held = part && (!strcmp(part, "train") || !strcmp(part, "dev")) ? part : "test";
+    json_object_set_new(rec, "split", json_string(o.split ? o.split : held));
     if (o.tag) json_object_set_new(rec, "tag", json_string(o.tag));
     else if (json_is_string(delta_field(&d, "tag"))) json_object_set_new(rec, "tag", json_deep_copy(delta_field(&d, "tag")));
 
     if (o.predictions) write_predictions(&o, set, &p, prov);
-    if (o.export_dir) {
-        HfConfig cfg = m->cfg;
-        cfg.id2label = NULL;
-        cfg.num_labels = 0;
-        json_t *labels = json_object_get(set->header, "labels");
-        if (set->type == TASK_CLASSIFICATION && json_array_size(labels) == (size_t)set->num_labels) {
-            const char **names = xmalloc(json_array_size(labels) * sizeof *names);
-            for (size_t i = 0; i < json_array_size(labels); i++) names[i] = json_string_value(json_array_get(labels, i));
-            hfconfig_set_labels(&cfg, set->num_labels, names);
-            free(names);
-        }
-        snprintf(cfg.architecture, sizeof cfg.architecture, "%s",
-                 set->type == TASK_MULTIPLE_CHOICE ? "RobertaForMultipleChoice" : "RobertaForSequenceClassification");
-        model_save_dir(m, &cfg, o.model, 1, o.export_dir);
-        hfconfig_free(&cfg);
-    }
+    if (o.export_dir) export_model_dir(m, set, o.model, o.export_dir);
 
     if (o.export_peft) export_peft(&o, m, &mi, dhead);
     if (o.export_adapter) export_adapter(&o, m, dhead, set);

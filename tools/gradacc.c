@@ -30,6 +30,9 @@ static void usage(void) {
         "  -b, --batch B          examples per batch (default 16)\n"
         "  -s, --seed S           data order, dropout and head initialisation (default 0)\n"
         "      --reduce R         sum (G = sum of g_t, the paper's), sumsq (Fisher), abs\n"
+        "      --clip N           clip each batch's gradient to norm N before reducing it\n"
+        "                         (clip_grad_norm_ over every parameter, as the reference\n"
+        "                         code's burn-in; default 0 = off)\n"
         "      --head A           head architecture: jiant (the paper's: the head on the pooler's\n"
         "                         tanh(dense(<s>)); default) or hf (HF's classes)\n"
         "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
@@ -50,13 +53,14 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_HEAD };
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_CLIP, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
         {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
-        {"log", required_argument, 0, O_LOG},   {"head", required_argument, 0, O_HEAD},
+        {"log", required_argument, 0, O_LOG},   {"clip", required_argument, 0, O_CLIP},
+        {"head", required_argument, 0, O_HEAD},
         {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
@@ -64,7 +68,7 @@ int main(int argc, char **argv) {
     long steps = -1;
     int batch = 16, quiet = 0;
     uint64_t seed = 0;
-    double dropout = -1;
+    double dropout = -1, clip_norm = 0;
     Reduce reduce = REDUCE_SUM;
     HeadArch arch = ARCH_JIANT;
     int c;
@@ -80,6 +84,7 @@ int main(int argc, char **argv) {
             else if (strcmp(optarg, "abs") == 0) reduce = REDUCE_ABS;
             else die_usage("--reduce: expected sum, sumsq or abs, got '%s'", optarg);
             break;
+        case O_CLIP: clip_norm = parse_double("--clip", optarg, 0, 1e9); break;
         case O_DROPOUT: dropout = parse_double("--dropout", optarg, 0, 0.99); break;
         case O_DEVICE: device = optarg; break;
         case O_PREC: precision = optarg; break;
@@ -109,10 +114,12 @@ int main(int argc, char **argv) {
     ModelInfo mi;
     Model *m = model_open(model_dir, set->type, set->num_labels, arch, seed, dropout, &mi);
 
-    /* sum accumulates straight into the model's gradient buffer; the others reduce each step's
-     * gradient into a separate accumulator (backend memory, like the gradients). */
+    /* An unclipped sum accumulates straight into the model's gradient buffer; otherwise each
+     * step's gradient is reduced into a separate accumulator (backend memory, like the
+     * gradients). */
+    int per_step = reduce != REDUCE_SUM || clip_norm > 0;
     float *acc = NULL;
-    if (reduce != REDUCE_SUM) {
+    if (per_step) {
         acc = ops_alloc(m->total);
         ops_zero(acc, m->total);
     }
@@ -127,13 +134,20 @@ int main(int argc, char **argv) {
         for (int i = 0; i < batch; i++) idx[i] = sampler_next(&sampler);
         Batch b;
         batch_from_examples(&b, set, idx, batch);
-        if (reduce != REDUCE_SUM) model_zero_grad(m);
+        if (per_step) model_zero_grad(m);
         float loss = model_forward(m, &b, 1, seed, (uint32_t)step);
         if (!isfinite(loss)) die(NULL, "step %ld: the loss is %f", step + 1, loss);
         model_backward(m, &b);
         batch_free(&b);
-        if (reduce != REDUCE_SUM)
-            op_reduce_into(acc, m->grads, m->total, reduce == REDUCE_SUMSQ ? OP_REDUCE_SUMSQ : OP_REDUCE_ABS);
+        if (clip_norm > 0) { /* PyTorch's clip_grad_norm_: scale by max/(norm + 1e-6) below 1 */
+            double norm = sqrt(op_sumsq(m->grads, m->total));
+            if (!isfinite(norm)) die(NULL, "step %ld: the gradient norm is %f", step + 1, norm);
+            double f = clip_norm / (norm + 1e-6);
+            if (f < 1.0) op_scale(m->grads, m->total, (float)f);
+        }
+        if (per_step)
+            op_reduce_into(acc, m->grads, m->total, reduce == REDUCE_SUMSQ ? OP_REDUCE_SUMSQ
+                                                    : reduce == REDUCE_ABS ? OP_REDUCE_ABS : OP_REDUCE_SUM);
         loss_sum += loss;
         progress_step(&prog, step + 1, (step + 1) * (long)batch, loss);
     }
@@ -162,6 +176,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "batch", json_integer(batch));
     json_object_set_new(meta, "examples_seen", json_integer(steps * batch));
     json_object_set_new(meta, "reduction", json_string(REDUCE_NAMES[reduce]));
+    json_object_set_new(meta, "clip", json_real(clip_norm)); /* 0: off */
     json_object_set_new(meta, "seed", json_integer((json_int_t)seed));
     json_object_set_new(meta, "device", json_string(ops_device_label()));
     json_object_set_new(meta, "dropout", json_real(m->cfg.hidden_dropout_prob));

@@ -32,19 +32,28 @@ static void usage(void) {
         "                          pooler's tanh(dense(<s>)); default) or hf (HF's classes);\n"
         "                          must be the mask's\n"
         "      --lr LR             peak learning rate (default 1e-4, the paper's SAM runs)\n"
-        "      --schedule S        linear (warm-up, then linear decay to 0 at --max-steps;\n"
-        "                          default) or constant (after warm-up)\n"
-        "      --warmup F          warm-up steps: a fraction of --max-steps if < 1, else a count\n"
-        "                          (default 0)\n"
+        "      --schedule S        linear (warm-up, then linear decay to 0 at the schedule's\n"
+        "                          end; default) or constant (after warm-up)\n"
+        "      --schedule-steps N  length of the schedule (default: --max-steps); training\n"
+        "                          still ends at --max-steps or by early stopping\n"
+        "      --warmup F          warm-up steps: a fraction of the schedule if < 1, else a\n"
+        "                          count (default 0)\n"
         "      --weight-decay W    AdamW decay, not on biases and LayerNorm (default 0.01)\n"
         "      --beta1 B --beta2 B --adam-eps E     (0.9, 0.999, 1e-8)\n"
         "      --max-grad-norm N   clip the gradient norm (default 1.0; 0 = off)\n"
+        "      --clip-scope S      the norm clipping uses: trainable (of what is trained;\n"
+        "                          default) or all (the dense gradient of every parameter, as\n"
+        "                          the reference code; a full backward)\n"
         "  -b, --batch B           examples per step (default 16)\n"
         "      --dropout P         override config.json's dropout rates\n"
-        "      --max-steps N       at most N steps (default: 20 epochs of the training set)\n"
+        "      --max-steps N       at most N steps (default: 20 epochs of the training set;\n"
+        "                          0: no step, the delta holds the initial head)\n"
         "      --min-steps N       never stop early before N steps (default 0)\n"
         "      --eval-every N      evaluate on dev every N steps (default 500)\n"
         "      --patience N        stop after N evaluations without improvement (default 40)\n"
+        "      --dev-limit N       evaluate only the first N dev examples (default: all)\n"
+        "      --keep K            the state the delta holds: best (dev evaluation; default)\n"
+        "                          or last\n"
         "      --decay-frozen      decay frozen weights too, as the paper's reference code\n"
         "      --checkpoint FILE   save the training state there (atomically) ...\n"
         "      --checkpoint-every N  ... every N steps (default: --eval-every) and on\n"
@@ -66,14 +75,15 @@ typedef struct Options {
     const char *model, *mask, *dev, *log, *output, *input, *device, *precision;
     TrainConfig tc;
     double warmup, dropout, beta1, beta2, adam_eps, weight_decay;
-    int decay_frozen, quiet, max_steps_given, ckpt_every_given;
+    long schedule_steps, dev_limit; /* -1: --max-steps; 0: all */
+    int decay_frozen, clip_all, quiet, max_steps_given, ckpt_every_given;
     HeadArch arch;
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_LR = 256, O_SCHED, O_WARMUP, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_DROPOUT, O_MAX,
            O_MIN, O_EVAL, O_PAT, O_DECAY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_LOG, O_DEVICE,
-           O_PREC, O_THREADS, O_HEAD };
+           O_PREC, O_THREADS, O_SCHED_STEPS, O_DEV_LIMIT, O_KEEP, O_CLIP_SCOPE, O_HEAD };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},       {"mask", required_argument, 0, 'k'},
         {"dev", required_argument, 0, 'd'},         {"seed", required_argument, 0, 's'},
@@ -88,6 +98,9 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
         {"resume", no_argument, 0, O_RESUME},       {"log", required_argument, 0, O_LOG},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
+        {"schedule-steps", required_argument, 0, O_SCHED_STEPS},
+        {"dev-limit", required_argument, 0, O_DEV_LIMIT}, {"keep", required_argument, 0, O_KEEP},
+        {"clip-scope", required_argument, 0, O_CLIP_SCOPE},
         {"head", required_argument, 0, O_HEAD},
         {"quiet", no_argument, 0, 'q'},             {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
@@ -100,6 +113,7 @@ static void parse_args(int argc, char **argv, Options *o) {
     c->eval_every = 500;
     c->patience = 40;
     o->dropout = -1;
+    o->schedule_steps = -1;
     o->beta1 = 0.9, o->beta2 = 0.999, o->adam_eps = 1e-8, o->weight_decay = 0.01;
     int ch;
     while ((ch = getopt_long(argc, argv, "m:k:d:s:b:qo:hV", longopts, NULL)) != -1) {
@@ -122,7 +136,19 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_CLIP: c->max_grad_norm = parse_double("--max-grad-norm", optarg, 0, 1e9); break;
         case 'b': c->batch = (int)parse_long("--batch", optarg, 1, 1 << 16); break;
         case O_DROPOUT: o->dropout = parse_double("--dropout", optarg, 0, 0.99); break;
-        case O_MAX: c->max_steps = parse_long("--max-steps", optarg, 1, 1L << 24), o->max_steps_given = 1; break;
+        case O_MAX: c->max_steps = parse_long("--max-steps", optarg, 0, 1L << 24), o->max_steps_given = 1; break;
+        case O_SCHED_STEPS: o->schedule_steps = parse_long("--schedule-steps", optarg, 1, 1L << 30); break;
+        case O_DEV_LIMIT: o->dev_limit = parse_long("--dev-limit", optarg, 1, 1L << 30); break;
+        case O_KEEP:
+            if (strcmp(optarg, "best") == 0) c->keep_last = 0;
+            else if (strcmp(optarg, "last") == 0) c->keep_last = 1;
+            else die_usage("--keep: expected best or last, got '%s'", optarg);
+            break;
+        case O_CLIP_SCOPE:
+            if (strcmp(optarg, "trainable") == 0) o->clip_all = 0;
+            else if (strcmp(optarg, "all") == 0) o->clip_all = 1;
+            else die_usage("--clip-scope: expected trainable or all, got '%s'", optarg);
+            break;
         case O_MIN: c->min_steps = parse_long("--min-steps", optarg, 0, 1L << 24); break;
         case O_EVAL: c->eval_every = parse_long("--eval-every", optarg, 1, 1L << 24); break;
         case O_PAT: c->patience = parse_long("--patience", optarg, 1, 1L << 24); break;
@@ -200,6 +226,9 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
     return h;
 }
 
+/* Jansson has no non-finite reals (a run without evaluation has no metric, no loss). */
+static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
 /* A pooler the checkpoint lacks was initialised from the seed: the delta carries it whole
  * (its final values), so applying the delta needs no seed and no initialisation. */
 static int written_whole(const Model *m, const ModelInfo *mi, int i) {
@@ -254,12 +283,16 @@ int main(int argc, char **argv) {
         long per_epoch = (long)((train->n + (size_t)c->batch - 1) / (size_t)c->batch);
         c->max_steps = 20 * per_epoch;
     }
-    c->warmup = o.warmup < 1 ? (long)floor(o.warmup * (double)c->max_steps) : (long)o.warmup;
+    c->schedule_steps = o.schedule_steps >= 0 ? o.schedule_steps : c->max_steps;
+    c->warmup = o.warmup < 1 ? (long)floor(o.warmup * (double)c->schedule_steps) : (long)o.warmup;
+    ExampleSet dev_view = *dev; /* --dev-limit: the first N examples, in file order */
+    if (o.dev_limit > 0 && (size_t)o.dev_limit < dev->n) dev_view.n = (size_t)o.dev_limit;
 
     ModelInfo mi;
     Model *m = model_open(o.model, train->type, train->num_labels, o.arch, c->seed, o.dropout, &mi);
     Optim opt;
     optim_init(&opt, o.beta1, o.beta2, o.adam_eps, o.weight_decay, o.decay_frozen);
+    opt.dense_grads = o.clip_all;
     char mask_sha[65];
     json_t *mask_header = load_mask(&o, m, &opt, mask_sha);
 
@@ -274,7 +307,7 @@ int main(int argc, char **argv) {
     int resuming = c->resume && c->checkpoint && access(c->checkpoint, F_OK) == 0;
     progress_init(&prog, c->max_steps, o.quiet, o.log, resuming);
     TrainResult res;
-    trainer_run(&t, train, dev, &prog, &res);
+    trainer_run(&t, train, &dev_view, &prog, &res);
     progress_finish(&prog);
 
     json_t *meta = json_object();
@@ -298,24 +331,28 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "labels", json_deep_copy(json_object_get(train->header, "labels")));
     json_t *sum = json_object();
     json_object_set_new(sum, "steps", json_integer(res.steps));
-    json_object_set_new(sum, "best_step", json_integer(res.best_step));
-    json_object_set_new(sum, "best_dev_metric", json_real(res.best_metric));
+    json_object_set_new(sum, "best_step", json_integer(res.best_step)); /* -1: no evaluation */
+    json_object_set_new(sum, "best_dev_metric", real_or_null(res.best_metric));
     json_object_set_new(sum, "dev_metric", json_deep_copy(json_object_get(dev->header, "metric")));
     json_object_set_new(sum, "evaluations", json_integer(res.evals));
     json_object_set_new(sum, "stopped_early", json_boolean(res.stopped_early));
-    json_object_set_new(sum, "last_loss", json_real(res.last_loss));
+    json_object_set_new(sum, "last_loss", real_or_null(res.last_loss));
     json_object_set_new(sum, "trainable_entries", json_integer((json_int_t)optim_trainable(&opt)));
     json_object_set_new(sum, "lr", json_real(c->lr));
     json_object_set_new(sum, "schedule", json_string(c->constant_lr ? "constant" : "linear"));
     json_object_set_new(sum, "warmup_steps", json_integer(c->warmup));
     json_object_set_new(sum, "max_steps", json_integer(c->max_steps));
+    json_object_set_new(sum, "schedule_steps", json_integer(c->schedule_steps));
     json_object_set_new(sum, "batch", json_integer(c->batch));
     json_object_set_new(sum, "weight_decay", json_real(o.weight_decay));
     json_object_set_new(sum, "decay_frozen", json_boolean(o.decay_frozen));
     json_object_set_new(sum, "max_grad_norm", json_real(c->max_grad_norm));
+    json_object_set_new(sum, "clip_scope", json_string(o.clip_all ? "all" : "trainable"));
+    json_object_set_new(sum, "keep", json_string(c->keep_last ? "last" : "best"));
     json_object_set_new(sum, "dropout", json_real(m->cfg.hidden_dropout_prob));
     json_object_set_new(sum, "eval_every", json_integer(c->eval_every));
     json_object_set_new(sum, "patience", json_integer(c->patience));
+    json_object_set_new(sum, "dev_examples", json_integer((json_int_t)dev_view.n));
     json_object_set_new(meta, "training", sum);
     json_t *prov = prov_chain(json_object_get(mask_header, "provenance"), json_incref(entry));
     write_delta(out, &t, m, &mi, meta, prov);

@@ -116,3 +116,16 @@ PY
   grep -q '"f1"' "$ETMP/mrpc.json"
   grep -q '"macro_f1"' "$ETMP/cb.json"
 }
+
+@test "--split names the split of the metrics record (default test); a bad one is a usage error" {
+  evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" "$ETMP/test.ex" -o "$ETMP/s1.st"
+  inspect --json "$ETMP/s1.st" | sed -n 2p | grep -q '"split":"test"'
+  evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" --split train "$ETMP/test.ex" -o "$ETMP/s2.st"
+  inspect --json "$ETMP/s2.st" | sed -n 2p | grep -q '"split":"train"'
+  # the two evaluations are different runs for stats
+  run stats --split train "$ETMP/s1.st" "$ETMP/s2.st"
+  assert_success
+  run evaluate --model "$ETMP/tiny" --split validation "$ETMP/test.ex"
+  assert_failure 2
+  assert_output --partial "--split: expected test, dev or train"
+}

@@ -226,13 +226,17 @@ TEST(cuda_model_masked_gradients_match_cpu) {
 
 /* Masked AdamW training: 4 steps (sparse encoder tensors, dense head, frozen rest), with
  * clipping and the reference's decay of frozen entries; parameters after training agree. */
-static void train_steps(const OpsBackend *be, const float *params, int decay_frozen, float *out) {
+/* dense_grads: clip with the dense gradient of every tensor (--clip-scope all), the trained
+ * entries then read out of the dense gradients by op_gather. */
+static void train_steps(const OpsBackend *be, const float *params, int decay_frozen,
+                        int dense_grads, float *out) {
     ops_use(be);
     HfConfig c = cuda_cfg();
     Model *m = model_create(&c, HEAD_CLASSIFICATION, ARCH_HF, 3);
     for (int i = 0; i < m->n_params; i++) model_set_tensor(m, i, params + m->info[i].offset);
     Optim o;
     optim_init(&o, 0.9, 0.999, 1e-8, 0.01, decay_frozen);
+    o.dense_grads = dense_grads;
     Rng r;
     rng_init(&r, 8, RNG_STREAM_RANDOM_MASK, 1);
     uint32_t *idx = xmalloc(m->total * sizeof *idx);
@@ -270,15 +274,18 @@ TEST(cuda_masked_adamw_training_matches_cpu) {
     float *params;
     size_t total;
     random_params(HEAD_CLASSIFICATION, ARCH_HF, 3, &params, &total);
-    for (int df = 0; df <= 1; df++) {
-        float *a = xmalloc(total * sizeof *a), *g = xmalloc(total * sizeof *g);
-        train_steps(&ops_cpu_backend, params, df, a);
-        train_steps(cu, params, df, g);
-        double e = rel(g, a, total), moved = rel(a, params, total);
-        CHECK_MSG(moved > 1e-4, "training did not change the parameters (%.3g)", moved);
-        CHECK_MSG(e < 1e-5, "decay_frozen %d: parameters after training differ, relative %.3g", df, e);
-        printf("    decay_frozen %d: parameters moved %.3g, cpu/cuda relative difference %.2e\n", df, moved, e);
-        free(a), free(g);
-    }
+    for (int df = 0; df <= 1; df++)
+        for (int dense = 0; dense <= 1; dense++) {
+            float *a = xmalloc(total * sizeof *a), *g = xmalloc(total * sizeof *g);
+            train_steps(&ops_cpu_backend, params, df, dense, a);
+            train_steps(cu, params, df, dense, g);
+            double e = rel(g, a, total), moved = rel(a, params, total);
+            CHECK_MSG(moved > 1e-4, "training did not change the parameters (%.3g)", moved);
+            CHECK_MSG(e < 1e-5, "decay_frozen %d, clip all %d: parameters after training differ, relative %.3g",
+                      df, dense, e);
+            printf("    decay_frozen %d, clip all %d: parameters moved %.3g, cpu/cuda relative difference %.2e\n",
+                   df, dense, moved, e);
+            free(a), free(g);
+        }
     free(params);
 }

@@ -302,3 +302,30 @@ TEST(hfconfig_json_reads_in_python) {
     hfconfig_free(&c);
     rm_tree(dir);
 }
+
+TEST(hfconfig_export_fields) {
+    HfConfig c, d;
+    char err[256];
+    CHECK_EQ_INT(parse(ROBERTA_BASE, &c, err, sizeof err), 0);
+    /* problem_type, num_labels beside id2label, the "sparsetune" object one level deeper. */
+    snprintf(c.problem_type, sizeof c.problem_type, "regression");
+    snprintf(c.model_type, sizeof c.model_type, "%s", HFCONFIG_OWN_MODEL_TYPE);
+    c.extra_json = "{\n  \"head\": \"span\",\n  \"labels\": [\n    \"False\"\n  ]\n}";
+    hfconfig_set_labels(&c, 1, NULL);
+    char *text = hfconfig_to_json(&c);
+    CHECK(strstr(text, "\"num_labels\": 1,\n"));
+    CHECK(strstr(text, "\"problem_type\": \"regression\",\n"));
+    CHECK(strstr(text, "\"sparsetune\": {\n    \"head\": \"span\",\n    \"labels\": [\n"
+                       "      \"False\"\n    ]\n  },\n  \"torch_dtype\""));
+    /* Our model_type reads back (the encoder is RoBERTa's); so do null problem types. */
+    CHECK_EQ_INT(parse(text, &d, err, sizeof err), 0);
+    CHECK_STR(d.model_type, HFCONFIG_OWN_MODEL_TYPE);
+    CHECK_STR(d.problem_type, "regression");
+    CHECK(d.extra_json == NULL);
+    CHECK_EQ_INT(d.num_labels, 1);
+    hfconfig_free(&d);
+    CHECK_EQ_INT(parse("{" BASE ",\"num_attention_heads\":4,\"problem_type\":null}", &d, err, sizeof err), 0);
+    CHECK_STR(d.problem_type, "");
+    free(text);
+    hfconfig_free(&c);
+}
