@@ -34,9 +34,9 @@ include kernels/emu/emu.mk
 .DEFAULT_GOAL := all
 
 TOOLS    = $(basename $(notdir $(wildcard tools/*.c)))
-LIB_SRC  = $(wildcard lib/*.c)
+LIB_SRC  = $(wildcard lib/*.c lib/methods/*.c)
 UNIT_SRC = $(wildcard tests/unit/*.c)
-HEADERS  = $(wildcard lib/*.h tests/unit/*.h)
+HEADERS  = $(wildcard lib/*.h lib/methods/*.h tests/unit/*.h)
 
 # Optimised build: build/ and bin/.  Sanitizer build for tests: build/san/ (own bin/).
 B        = build/opt
@@ -92,6 +92,7 @@ $(B)/lib/export.o $(S)/lib/export.o: $(GEN)/modeling_sparsetune_py.h
 
 # ---- optimised objects ----
 $(B)/lib/%.o: lib/%.c $(HEADERS) | $(B)/lib
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
 $(B)/tools/%.o: tools/%.c $(HEADERS) | $(B)/tools
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -c $< -o $@
@@ -102,6 +103,7 @@ bin/%: $(B)/tools/%.o $(B)/libsparsetune.a $(B_CUDA_OBJ) | bin
 
 # ---- sanitizer objects (tests) ----
 $(S)/lib/%.o: lib/%.c $(HEADERS) | $(S)/lib
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
 $(S)/tools/%.o: tools/%.c $(HEADERS) | $(S)/tools
 	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@

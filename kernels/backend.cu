@@ -149,6 +149,8 @@ static void fill_table(OpsBackend &t) {
     t.gelu_bwd = cu_gelu_bwd;
     t.tanh_fwd = cu_tanh_fwd;
     t.tanh_bwd = cu_tanh_bwd;
+    t.relu_fwd = cu_relu_fwd;
+    t.relu_bwd = cu_relu_bwd;
     t.add = cu_add;
     t.accumulate = cu_accumulate;
     t.dropout_fwd = cu_dropout_fwd;

@@ -115,6 +115,8 @@ void cu_gelu_fwd(float *y, const float *x, size_t n);
 void cu_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
 void cu_tanh_fwd(float *y, const float *x, size_t n);
 void cu_tanh_bwd(float *dx, const float *dy, const float *y, size_t n);
+void cu_relu_fwd(float *y, const float *x, size_t n);
+void cu_relu_bwd(float *dx, const float *dy, const float *y, size_t n);
 void cu_add(float *y, const float *a, const float *b, size_t n);
 void cu_accumulate(float *y, const float *x, size_t n);
 void cu_dropout_fwd(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub);

@@ -1,4 +1,4 @@
-/* elementwise.cu — GELU (erf form), tanh, residual adds and dropout (ops.h contracts).
+/* elementwise.cu — GELU (erf form), tanh, ReLU, residual adds and dropout (ops.h contracts).
  *
  * Results follow ops_cpu.c operation by operation: the same erf polynomial, and products that
  * the CPU rounds before an addition are written __fmul_rn so that nvcc does not fuse them into
@@ -65,6 +65,16 @@ __global__ void tanh_bwd_kernel(float *dx, const float *dy, const float *y, size
     }
 }
 
+__global__ void relu_fwd_kernel(float *y, const float *x, size_t n) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+__global__ void relu_bwd_kernel(float *dx, const float *dy, const float *y, size_t n) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 __global__ void add_kernel(float *y, const float *a, const float *b, size_t n) {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         y[i] = a[i] + b[i];
@@ -112,6 +122,14 @@ void cu_tanh_fwd(float *y, const float *x, size_t n) {
 
 void cu_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
     if (n) KLAUNCH(tanh_bwd_kernel, cu_blocks(n, CU_THREADS), CU_THREADS, 0, dx, dy, y, n);
+}
+
+void cu_relu_fwd(float *y, const float *x, size_t n) {
+    if (n) KLAUNCH(relu_fwd_kernel, cu_blocks(n, CU_THREADS), CU_THREADS, 0, y, x, n);
+}
+
+void cu_relu_bwd(float *dx, const float *dy, const float *y, size_t n) {
+    if (n) KLAUNCH(relu_bwd_kernel, cu_blocks(n, CU_THREADS), CU_THREADS, 0, dx, dy, y, n);
 }
 
 void cu_add(float *y, const float *a, const float *b, size_t n) {

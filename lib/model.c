@@ -1,6 +1,7 @@
 /* model.c — RoBERTa encoder + task heads: parameter table, loading, forward, backward.
  * All arithmetic goes through ops.h; see model.h for the exact architecture. */
 #include "model.h"
+#include "model_hooks.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include "ops_backend.h"
 #include "rng.h"
 #include "util.h"
+#include "methods/adapter.h"
+#include "methods/lora.h"
 
 /* Additive mask of padded keys: exp() of it underflows to exactly 0 in fp32, like HF's
  * finfo.min / -10000 masks. */
@@ -191,6 +194,7 @@ Model *model_create(const HfConfig *cfg, HeadKind head, HeadArch arch, int num_l
         add_param(m, &cap, "classifier.out_proj.weight", 2, num_labels, H, 1);
         add_param(m, &cap, "classifier.out_proj.bias", 1, num_labels, 0, 1);
     }
+    m->n_base = m->n_params;
     m->params = ops_alloc(m->total);
     ops_zero(m->params, m->total);
     m->gspec = xcalloc((size_t)m->n_params, sizeof(GradSpec));
@@ -225,6 +229,8 @@ static void gspec_release(GradSpec *g) {
 
 void model_free(Model *m) {
     if (!m) return;
+    lora_free(m->lora);
+    adapter_free(m->adapter);
     for (int i = 0; i < m->n_params; i++) gspec_release(&m->gspec[i]);
     acts_release(m->acts);
     free(m->acts);
@@ -235,6 +241,29 @@ void model_free(Model *m) {
     free(m->gspec);
     free(m->logits);
     free(m);
+}
+
+int model_add_extras(Model *m, const ExtraTensor *t, int n) {
+    int first = m->n_params, cap = m->n_params;
+    grads_release(m); /* (over the old table) the layout changes */
+    for (int j = 0; j < n; j++) {
+        if (model_find(m, t[j].name) >= 0) die("model", "tensor %s exists already", t[j].name);
+        add_param(m, &cap, t[j].name, t[j].ndim, t[j].shape[0], t[j].shape[1], 0);
+    }
+    /* the values move to a bigger buffer (once, at set-up: through the host) */
+    size_t old_total = m->info[first].offset;
+    float *host = xmalloc((old_total ? old_total : 1) * sizeof *host);
+    ops_download(host, m->params, old_total * sizeof *host);
+    ops_free(m->params);
+    m->params = ops_alloc(m->total);
+    ops_zero(m->params, m->total);
+    ops_upload(m->params, host, old_total * sizeof *host);
+    free(host);
+    m->gspec = xrealloc(m->gspec, (size_t)m->n_params * sizeof *m->gspec);
+    memset(m->gspec + first, 0, (size_t)n * sizeof *m->gspec);
+    m->gptr = xrealloc(m->gptr, (size_t)m->n_params * sizeof *m->gptr);
+    memset(m->gptr, 0, (size_t)m->n_params * sizeof *m->gptr);
+    return first;
 }
 
 int model_find(const Model *m, const char *name) {
@@ -362,7 +391,7 @@ static int ends_with(const char *s, const char *suf) {
 void model_init_head(Model *m, uint64_t seed) {
     Rng r;
     rng_init(&r, seed, RNG_STREAM_HEAD_INIT, 0);
-    for (int i = m->head_first; i < m->n_params; i++) {
+    for (int i = m->head_first; i < m->n_base; i++) {
         if (ends_with(m->info[i].name, ".weight")) fill_normal(m, i, &r, m->cfg.initializer_range);
         else fill_const(m, i, 0.0f);
     }
@@ -453,9 +482,9 @@ int model_load(Model *m, const SafeTensors *st, const char *where) {
     if (pooler_loaded && !(loaded[m->pooler] && loaded[m->pooler + 1]))
         die(where, "checkpoint has a partial pooler: %s is missing",
             m->info[loaded[m->pooler] ? m->pooler + 1 : m->pooler].name);
-    int n_head = m->n_params - m->head_first;
+    int n_head = m->n_base - m->head_first;
     if (head_loaded && head_loaded != n_head) {
-        for (int i = m->head_first; i < m->n_params; i++)
+        for (int i = m->head_first; i < m->n_base; i++)
             if (!loaded[i]) die(where, "checkpoint has a partial task head: %s is missing", m->info[i].name);
     }
     free(loaded);
@@ -586,6 +615,12 @@ static float head_dropout(const Model *m) {
 #define LP(m, l, k) model_param(m, E_COUNT + (l) * L_COUNT + (k))
 #define LI(l, k) (E_COUNT + (l) * L_COUNT + (k))
 
+/* An encoder Linear (weight wi, bias wi + 1) with its LoRA, if it has one. */
+static void linear_fwd(Model *m, int wi, float *y, const float *x, int N, int in, int out) {
+    op_linear_fwd(y, x, model_param(m, wi), model_param(m, wi + 1), N, in, out);
+    if (m->lora) lora_fwd(m, wi, y, x, N, in, out);
+}
+
 float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t step) {
     char err[256];
     if (model_check_batch(m, b, err, sizeof err) != 0) die("batch", "%s", err);
@@ -604,6 +639,8 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
     a->train = train;
     a->seed = seed;
     a->step = step;
+    if (m->lora) lora_begin(m, N, train, seed, step);
+    if (m->adapter) adapter_begin(m, N);
 
     /* host-side inputs: ids, position ids, key mask, labels */
     int32_t *pos = xmalloc((size_t)N * sizeof(int32_t));
@@ -634,32 +671,35 @@ float model_forward(Model *m, const Batch *b, int train, uint64_t seed, uint32_t
         float *ctx = a->ctx + l * NHs, *r1 = a->r1 + l * NHs, *aa = a->a + l * NHs;
         float *r2 = a->r2 + l * NHs, *f1 = a->f1 + (size_t)l * N * I, *P = a->P + l * att;
         float *out = a->xs + (l + 1) * NHs;
-        op_linear_fwd(q, x, LP(m, l, L_QW), LP(m, l, L_QB), N, H, H);
-        op_linear_fwd(k, x, LP(m, l, L_KW), LP(m, l, L_KB), N, H, H);
-        op_linear_fwd(v, x, LP(m, l, L_VW), LP(m, l, L_VB), N, H, H);
+        linear_fwd(m, LI(l, L_QW), q, x, N, H, H);
+        linear_fwd(m, LI(l, L_KW), k, x, N, H, H);
+        linear_fwd(m, LI(l, L_VW), v, x, N, H, H);
         op_attn_scores_fwd(P, q, k, a->maskadd, S, T, NH, HD, scale);
         op_softmax_fwd(P, P, (size_t)S * NH * T, T);
         op_dropout_fwd(a->att1, P, att, pa, seed, op_dropout_sub(step, 1 + 3 * l));
         op_attn_context_fwd(ctx, a->att1, v, S, T, NH, HD);
-        op_linear_fwd(a->g1, ctx, LP(m, l, L_OW), LP(m, l, L_OB), N, H, H);
+        linear_fwd(m, LI(l, L_OW), a->g1, ctx, N, H, H);
         op_dropout_fwd(a->g1, a->g1, NHs, ph, seed, op_dropout_sub(step, 2 + 3 * l));
         op_add(r1, a->g1, x, NHs);
         op_layernorm_fwd(aa, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, r1,
                          LP(m, l, L_LN1W), LP(m, l, L_LN1B), N, H, eps);
-        op_linear_fwd(f1, aa, LP(m, l, L_IW), LP(m, l, L_IB), N, H, I);
+        linear_fwd(m, LI(l, L_IW), f1, aa, N, H, I);
         op_gelu_fwd(a->gi, f1, (size_t)N * I);
-        op_linear_fwd(a->g1, a->gi, LP(m, l, L_O2W), LP(m, l, L_O2B), N, I, H);
+        linear_fwd(m, LI(l, L_O2W), a->g1, a->gi, N, I, H);
         op_dropout_fwd(a->g1, a->g1, NHs, ph, seed, op_dropout_sub(step, 3 + 3 * l));
         op_add(r2, a->g1, aa, NHs);
-        op_layernorm_fwd(out, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, r2,
-                         LP(m, l, L_LN2W), LP(m, l, L_LN2B), N, H, eps);
+        if (m->adapter) /* the bottleneck between the block and its LayerNorm */
+            adapter_fwd(m, l, out, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, r2, N);
+        else
+            op_layernorm_fwd(out, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, r2,
+                             LP(m, l, L_LN2W), LP(m, l, L_LN2B), N, H, eps);
     }
 
     /* head */
     const float *hL = a->xs + (size_t)L * NHs;
     float *W0 = model_param(m, m->head_first + H_0W), *b0 = model_param(m, m->head_first + H_0B);
     /* RobertaForMultipleChoice's head is one Linear (two tensors) */
-    int two_layer = m->n_params - m->head_first == H_COUNT;
+    int two_layer = m->n_base - m->head_first == H_COUNT;
     float *Wo = two_layer ? model_param(m, m->head_first + H_OUTW) : NULL;
     float *bo = two_layer ? model_param(m, m->head_first + H_OUTB) : NULL;
     uint32_t c1 = op_dropout_sub(step, 1 + 3 * L), c2 = op_dropout_sub(step, 2 + 3 * L);
@@ -721,17 +761,23 @@ static void linear_grads(Model *m, int wi, float *dx, int acc, const float *dy, 
         op_linear_bwd(NULL, NULL, a->sp1, dy, x, NULL, N, in, out, 0);
         op_add_selected(model_grad(m, wi + 1), gb->dindex, gb->k, a->sp1);
     }
+    if (m->lora) lora_bwd(m, wi, dx, dy, x, N, in, out);
+}
+
+void model_linear_grads(Model *m, int wi, float *dx, int acc, const float *dy, const float *x,
+                        int N, int in, int out) {
+    linear_grads(m, wi, dx, acc, dy, x, N, in, out);
 }
 
 /* LayerNorm backward (weight wi, bias wi + 1) honouring the GradModes. */
-static void layernorm_grads(Model *m, int wi, float *dx, const float *dy, const float *x,
-                            const float *mean, const float *rstd, int N, int H) {
+void model_layernorm_grads(Model *m, int wi, float *dx, int acc, const float *dy, const float *x,
+                           const float *mean, const float *rstd, int N, int H) {
     Acts *a = m->acts;
     const GradSpec *gw = &m->gspec[wi], *gb = &m->gspec[wi + 1];
     float *dw = gw->mode == GRAD_DENSE ? model_grad(m, wi) : gw->mode == GRAD_SPARSE ? a->sp1 : NULL;
     float *db = gb->mode == GRAD_DENSE ? model_grad(m, wi + 1) : gb->mode == GRAD_SPARSE ? a->sp1 + H : NULL;
     if (gw->mode == GRAD_SPARSE || gb->mode == GRAD_SPARSE) ops_zero(a->sp1, 2 * (size_t)H);
-    op_layernorm_bwd(dx, dw, db, dy, x, mean, rstd, model_param(m, wi), N, H, 0);
+    op_layernorm_bwd(dx, dw, db, dy, x, mean, rstd, model_param(m, wi), N, H, acc);
     if (gw->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi), gw->dindex, gw->k, a->sp1);
     if (gb->mode == GRAD_SPARSE) op_add_selected(model_grad(m, wi + 1), gb->dindex, gb->k, a->sp1 + H);
 }
@@ -815,16 +861,18 @@ void model_backward(Model *m, const Batch *b) {
         const float *ctx = a->ctx + l * NHs, *r1 = a->r1 + l * NHs, *aa = a->a + l * NHs;
         const float *r2 = a->r2 + l * NHs, *f1 = a->f1 + (size_t)l * N * I, *P = a->P + l * att;
         /* output LayerNorm; g1 = d r2 = d a (residual) */
-        layernorm_grads(m, LI(l, L_LN2W), a->g1, dH, r2, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, N, H);
+        if (m->adapter) adapter_bwd(m, l, a->g1, dH, r2, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, N);
+        else model_layernorm_grads(m, LI(l, L_LN2W), a->g1, 0, dH, r2, a->mean2 + (size_t)l * N, a->rstd2 + (size_t)l * N, N, H);
         op_dropout_bwd(a->g2, a->g1, NHs, ph, seed, op_dropout_sub(step, 3 + 3 * l));
         /* FFN: dW2 needs gelu(f1) (recomputed), then gi becomes d gelu -> d f1 */
         op_gelu_fwd(a->gi, f1, (size_t)N * I);
         linear_grads(m, LI(l, L_O2W), NULL, 0, a->g2, a->gi, N, I, H);
         op_linear_bwd(a->gi, NULL, NULL, a->g2, NULL, LP(m, l, L_O2W), N, I, H, 0);
+        if (m->lora) lora_bwd_dx(m, LI(l, L_O2W), a->gi, N, I); /* its part of d gelu */
         op_gelu_bwd(a->gi, a->gi, f1, (size_t)N * I);
         linear_grads(m, LI(l, L_IW), a->g1, 1, a->gi, aa, N, H, I);
         /* attention LayerNorm; dH = d r1 = d x (residual part), then accumulates d x */
-        layernorm_grads(m, LI(l, L_LN1W), dH, a->g1, r1, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, N, H);
+        model_layernorm_grads(m, LI(l, L_LN1W), dH, 0, a->g1, r1, a->mean1 + (size_t)l * N, a->rstd1 + (size_t)l * N, N, H);
         op_dropout_bwd(a->g2, dH, NHs, ph, seed, op_dropout_sub(step, 2 + 3 * l));
         linear_grads(m, LI(l, L_OW), a->g1, 0, a->g2, ctx, N, H, H);
         /* context = dropout(P) v */
@@ -840,7 +888,7 @@ void model_backward(Model *m, const Batch *b) {
 
     /* embeddings */
     op_dropout_bwd(a->g1, dH, NHs, ph, seed, op_dropout_sub(step, 0));
-    layernorm_grads(m, E_LNW, a->g2, a->g1, a->emb, a->emb_mean, a->emb_rstd, N, H);
+    model_layernorm_grads(m, E_LNW, a->g2, 0, a->g1, a->emb, a->emb_mean, a->emb_rstd, N, H);
     embedding_grads(m, E_WORD, a->ids, a->g2, N, H);
     embedding_grads(m, E_POS, a->pos, a->g2, N, H);
     embedding_grads(m, E_TYPE, NULL, a->g2, N, H);

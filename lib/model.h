@@ -68,7 +68,12 @@
  *     GRAD_DENSE tensor has its own numel floats, a GRAD_SPARSE tensor k floats in the order
  *     of its index (compact: element j is the gradient of entry index[j]), a GRAD_NONE tensor
  *     nothing (model_grad returns NULL).
- * A model that only runs forward passes (evaluation) never allocates gradients. */
+ * A model that only runs forward passes (evaluation) never allocates gradients.
+ *
+ * STRUCTURAL METHODS (lib/methods/: LoRA, adapters) add tensors of their own after the
+ * base architecture's (model_add_extras: indices n_base..n_params-1, named as PEFT and
+ * AdapterHub name them) and hook into the forward and backward of the Linears and of each
+ * layer's output block through m->lora / m->adapter (NULL: the plain model). */
 #ifndef SPARSETUNE_MODEL_H
 #define SPARSETUNE_MODEL_H
 
@@ -156,6 +161,9 @@ typedef struct Model {
     float **gptr;   /* [n_params] each tensor's gradient storage (model_grad) */
     int grad_ready; /* storage matches the current GradModes */
     int head_first; /* index of the first classifier.* tensor */
+    int n_base;     /* tensors of the architecture (the head ends there); extras follow */
+    struct Lora *lora;       /* methods/lora.h; NULL: no LoRA */
+    struct Adapter *adapter; /* methods/adapter.h; NULL: no adapters */
     GradSpec *gspec; /* [n_params], see model_set_grad_mode */
     Acts *acts;
     /* outputs of the last forward */
@@ -169,6 +177,16 @@ typedef struct Model {
  * on unsupported configs (hidden_act other than gelu, hidden % heads). */
 Model *model_create(const HfConfig *cfg, HeadKind head, HeadArch arch, int num_labels);
 void model_free(Model *m);
+
+/* Append n extra tensors (STRUCTURAL METHODS), zero-initialised, with GRAD_DENSE; the
+ * parameter buffer is rebuilt (values kept) and the gradient storage released.  Returns the
+ * index of the first.  Dies on a name the model already has. */
+typedef struct ExtraTensor {
+    char name[MODEL_NAME_MAX];
+    int ndim;
+    int64_t shape[2];
+} ExtraTensor;
+int model_add_extras(Model *m, const ExtraTensor *t, int n);
 
 /* Index into info[] of the tensor called name, -1 if none. */
 int model_find(const Model *m, const char *name);

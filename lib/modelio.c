@@ -132,7 +132,7 @@ void model_save_dir_with(const Model *m, const HfConfig *cfg, const char *tokeni
     model_get_params(m, host);
     SafeTensorsWriter *w = safetensors_writer_new();
     safetensors_writer_meta(w, "format", "pt");
-    for (int i = 0; i < m->n_params; i++) {
+    for (int i = 0; i < m->n_base; i++) { /* not the extras of a structural method */
         if (m->info[i].is_head && !with_head) continue;
         safetensors_writer_add(w, m->info[i].name, ST_F32, m->info[i].shape, m->info[i].ndim,
                                host + m->info[i].offset);

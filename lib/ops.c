@@ -76,6 +76,8 @@ void op_gelu_fwd(float *y, const float *x, size_t n) { MARK("gelu_fwd"); ops_cur
 void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) { MARK("gelu_bwd"); ops_cur->gelu_bwd(dx, dy, x, n); }
 void op_tanh_fwd(float *y, const float *x, size_t n) { MARK("tanh_fwd"); ops_cur->tanh_fwd(y, x, n); }
 void op_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) { MARK("tanh_bwd"); ops_cur->tanh_bwd(dx, dy, y, n); }
+void op_relu_fwd(float *y, const float *x, size_t n) { MARK("relu_fwd"); ops_cur->relu_fwd(y, x, n); }
+void op_relu_bwd(float *dx, const float *dy, const float *y, size_t n) { MARK("relu_bwd"); ops_cur->relu_bwd(dx, dy, y, n); }
 void op_add(float *y, const float *a, const float *b, size_t n) { MARK("add"); ops_cur->add(y, a, b, n); }
 void op_accumulate(float *y, const float *x, size_t n) { MARK("accumulate"); ops_cur->accumulate(y, x, n); }
 void op_dropout_fwd(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub) { MARK("dropout_fwd"); ops_cur->dropout_fwd(y, x, n, p, seed, sub); }

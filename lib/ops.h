@@ -88,6 +88,8 @@ void op_gelu_fwd(float *y, const float *x, size_t n); /* x * Phi(x), erf form; y
 void op_gelu_bwd(float *dx, const float *dy, const float *x, size_t n); /* dx = dy*gelu'(x) */
 void op_tanh_fwd(float *y, const float *x, size_t n);
 void op_tanh_bwd(float *dx, const float *dy, const float *y, size_t n); /* y = tanh output */
+void op_relu_fwd(float *y, const float *x, size_t n);                 /* y = max(x, 0); y may alias x */
+void op_relu_bwd(float *dx, const float *dy, const float *y, size_t n); /* dx = y > 0 ? dy : 0 */
 void op_add(float *y, const float *a, const float *b, size_t n);       /* residual: y = a + b */
 void op_accumulate(float *y, const float *x, size_t n);                /* y += x */
 

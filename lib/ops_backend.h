@@ -50,6 +50,8 @@ typedef struct OpsBackend {
     void (*gelu_bwd)(float *dx, const float *dy, const float *x, size_t n);
     void (*tanh_fwd)(float *y, const float *x, size_t n);
     void (*tanh_bwd)(float *dx, const float *dy, const float *y, size_t n);
+    void (*relu_fwd)(float *y, const float *x, size_t n);
+    void (*relu_bwd)(float *dx, const float *dy, const float *y, size_t n);
     void (*add)(float *y, const float *a, const float *b, size_t n);
     void (*accumulate)(float *y, const float *x, size_t n);
     void (*dropout_fwd)(float *y, const float *x, size_t n, float p, uint64_t seed, uint32_t sub);

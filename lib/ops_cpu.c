@@ -485,6 +485,20 @@ static void cpu_tanh_bwd(float *dx, const float *dy, const float *y, size_t n) {
     }
 }
 
+static void cpu_relu_fwd(float *y, const float *x, size_t n) {
+    PROFILED("relu_fwd") {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    }
+}
+
+static void cpu_relu_bwd(float *dx, const float *dy, const float *y, size_t n) {
+    PROFILED("relu_bwd") {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+}
+
 static void cpu_add(float *y, const float *a, const float *b, size_t n) {
     PROFILED("add") {
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
@@ -919,6 +933,8 @@ const OpsBackend ops_cpu_backend = {
     .gelu_bwd = cpu_gelu_bwd,
     .tanh_fwd = cpu_tanh_fwd,
     .tanh_bwd = cpu_tanh_bwd,
+    .relu_fwd = cpu_relu_fwd,
+    .relu_bwd = cpu_relu_bwd,
     .add = cpu_add,
     .accumulate = cpu_accumulate,
     .dropout_fwd = cpu_dropout_fwd,

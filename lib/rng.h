@@ -17,6 +17,7 @@ enum {
     RNG_STREAM_RANDOM_MASK = 4,
     RNG_STREAM_SPLIT = 5,
     RNG_STREAM_MODEL_INIT = 6,
+    RNG_STREAM_METHOD_INIT = 7, /* extra tensors of LoRA and adapters (lib/methods/), sub = tensor */
 };
 
 /* One Philox4x32-10 block. */

@@ -40,6 +40,14 @@ BURNIN_SKIP ?= 0
 # E × ⌈training examples / BATCH⌉, the examples counted at run time (the stream's end marker);
 # --max-steps at most 2^24 (masktrain's bound: dropout keys), never reached by early stopping.
 SCHEDULE_EPOCHS ?=
+# Per method: sam-select options (SS_OPTS_m) and masktrain options (MT_OPTS_m, after MT_OPTS).
+# The structural methods default to their authors' settings: LoRA as Hu et al.'s roberta-base
+# GLUE runs (query,value, r 8, alpha 16, lr 5e-4), the Pfeiffer adapter as AdapterHub's
+# (reduction factor 16, init bert, lr 1e-4); paper.mk's PRESET=paper sets the paper code's.
+SS_OPTS_lora ?= --targets query,value --rank 8 --alpha 16
+MT_OPTS_lora ?= --lr 5e-4
+SS_OPTS_adapter ?= --reduction-factor 16 --adapter-init bert
+MT_OPTS_adapter ?= --lr 1e-4
 # evaluate also the training split (the sparsity sweep's train metric): TRAIN_METRICS=1
 TRAIN_METRICS ?=
 
@@ -110,11 +118,11 @@ $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas
 
 $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
 	@mkdir -p $$(@D)
-	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(MT_OPTS) $(call train_set,$(1),$(4)) -o $$@
+	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
 	@mkdir -p $$(@D)
-	$(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) -o $$@
+	$(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) $(SS_OPTS_$(2)) -o $$@
 endef
 
 # The training set of a run: the task's train split, or its perturbed copy under TAG=dropF.

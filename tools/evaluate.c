@@ -9,6 +9,10 @@
 #include "delta.h"
 #include "examples.h"
 #include "export.h"
+#include "hfconfig.h"
+#include "methods/adapter.h"
+#include "methods/lora.h"
+#include "methods/methods.h"
 #include "modelio.h"
 #include "predict.h"
 #include "provenance.h"
@@ -25,7 +29,10 @@ static void usage(void) {
         "  -d, --delta FILE        the delta from masktrain (omit: the base model as is)\n"
         "      --predictions FILE  also write a predictions stream (one record per example)\n"
         "      --export DIR        also write the fine-tuned model as a model directory: HF's class\n"
-        "                          where one computes the head, else ours (evaluate(1) EXPORTS)\n"
+        "                          where one computes the head, else ours (evaluate(1) EXPORTS);\n"
+        "                          LoRA merged into the weights\n"
+        "      --export-peft DIR   also write a LoRA delta as a PEFT adapter (--head hf runs)\n"
+        "      --export-adapter DIR  also write an adapter delta in AdapterHub's layout\n"
         "      --head A            head architecture, jiant or hf (default: the delta's; without\n"
         "                          a delta the one an exported model records, else jiant)\n"
         "  -b, --batch B           examples per forward pass (default 32)\n"
@@ -49,7 +56,7 @@ static void usage(void) {
 }
 
 typedef struct Options {
-    const char *model, *delta, *predictions, *export_dir, *output, *input;
+    const char *model, *delta, *predictions, *export_dir, *export_peft, *export_adapter, *output, *input;
     const char *method, *tag, *device, *precision, *split;
     double ratio;
     int ratio_given, seed_given, batch, force, arch_given;
@@ -58,10 +65,12 @@ typedef struct Options {
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_PRED = 256, O_EXPORT, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS, O_HEAD, O_SPLIT };
+    enum { O_PRED = 256, O_EXPORT, O_PEFT, O_HUB, O_METHOD, O_RATIO, O_TAG, O_FORCE, O_DEVICE, O_PREC, O_THREADS,
+           O_HEAD, O_SPLIT };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"delta", required_argument, 0, 'd'},
         {"predictions", required_argument, 0, O_PRED}, {"export", required_argument, 0, O_EXPORT},
+        {"export-peft", required_argument, 0, O_PEFT}, {"export-adapter", required_argument, 0, O_HUB},
         {"batch", required_argument, 0, 'b'},     {"seed", required_argument, 0, 's'},
         {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
@@ -78,6 +87,8 @@ static void parse_args(int argc, char **argv, Options *o) {
         case 'd': o->delta = optarg; break;
         case O_PRED: o->predictions = optarg; break;
         case O_EXPORT: o->export_dir = optarg; break;
+        case O_PEFT: o->export_peft = optarg; break;
+        case O_HUB: o->export_adapter = optarg; break;
         case 'b': o->batch = (int)parse_long("--batch", optarg, 1, 1 << 16); break;
         case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62), o->seed_given = 1; break;
         case O_METHOD: o->method = optarg; break;
@@ -103,8 +114,49 @@ static void parse_args(int argc, char **argv, Options *o) {
         }
     }
     if (!o->model) die_usage("--model DIR is required");
+    if ((o->export_peft || o->export_adapter) && !o->delta) die_usage("--export-peft and --export-adapter need --delta");
     if (argc - optind > 1) die_usage("one examples stream at most");
     o->input = optind < argc ? argv[optind] : "-";
+}
+
+/* The base model's directory name (PEFT's base_model_name_or_path, AdapterHub's model_name). */
+static const char *base_name(const char *dir) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--) buf[n - 1] = '\0';
+    const char *slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
+}
+
+/* The method's configuration in the delta header's structure, or die naming the option. */
+static json_t *structure_of(const Options *o, json_t *dhead, const char *method, const char *option) {
+    json_t *s = json_object_get(json_object_get(dhead, "structure"), method);
+    if (!s) die(o->delta, "%s needs a delta of sam-select --method %s", option, method);
+    return s;
+}
+
+/* PEFT's classes are HF's: only runs whose head HF computes can be a PEFT adapter. */
+static void export_peft(const Options *o, const Model *m, const ModelInfo *mi, json_t *dhead) {
+    LoraConfig c;
+    char err[256];
+    if (lora_config_parse(structure_of(o, dhead, "lora", "--export-peft"), &c, err, sizeof err) != 0)
+        die(o->delta, "%s", err);
+    if (m->arch == ARCH_JIANT)
+        die(o->delta, "--export-peft: PEFT's base classes are HF's, whose RobertaForSequenceClassification has "
+            "no pooler, but this run's head (--head jiant) reads tanh(pooler(<s>)); train with --head hf, or "
+            "use --export (the merged model)");
+    if (m->head == HEAD_SPAN) die(o->delta, "--export-peft: HF has no class for the span comparison (WSC) head");
+    if (m->pooler >= 0 && !mi->pooler_from_checkpoint)
+        die(o->delta, "--export-peft: the pooler was initialised from the seed, so it is not the base model's");
+    lora_export_peft(m, &c, base_name(o->model), m->head == HEAD_MULTIPLE_CHOICE ? NULL : "SEQ_CLS", o->export_peft);
+}
+
+static void export_adapter(const Options *o, const Model *m, json_t *dhead, const ExampleSet *set) {
+    AdapterConfig c;
+    char err[256];
+    if (adapter_config_parse(structure_of(o, dhead, "adapter", "--export-adapter"), &c, err, sizeof err) != 0)
+        die(o->delta, "%s", err);
+    adapter_export_hub(m, &c, base_name(o->model), json_object_get(set->header, "labels"), o->export_adapter);
 }
 
 /* A number or string of the delta header, for the labels of the metrics record. */
@@ -148,6 +200,7 @@ int main(int argc, char **argv) {
     ExampleSet *set = exampleset_read(o.input);
     if (set->n == 0) die(o.input, "no examples");
     DeltaInfo d = {0};
+    json_t *dhead = NULL; /* the delta's header: its structure (LoRA, adapters) */
     if (o.delta) {
         /* The model is built as the delta's run built it: its head architecture, and the head
          * initialised from the training seed (the delta usually carries the trained head). */
@@ -159,13 +212,21 @@ int main(int argc, char **argv) {
             die(o.delta, "the delta was trained with --head %s, not --head %s", head_arch_name(trained),
                 head_arch_name(o.arch));
         o.arch = trained;
+        dhead = json_deep_copy(st_reader_header(r));
         st_reader_close(r);
     }
     /* An exported model evaluated on its own: the architecture it was exported with. */
     if (!o.delta && !o.arch_given) o.arch = export_arch_of_dir(o.model, o.arch);
     ModelInfo mi;
     Model *m = model_open(o.model, set->type, set->num_labels, o.arch, o.seed, -1, &mi);
-    if (o.delta) delta_apply(m, o.delta, mi.sha256, o.force, &d);
+    if (o.delta) {
+        methods_attach(m, dhead, o.seed, o.delta);
+        if (o.export_dir && m->adapter)
+            die(o.delta, "--export writes a plain HF directory, which has no place for adapters; "
+                "--export-adapter DIR writes AdapterHub's layout");
+        delta_apply(m, o.delta, mi.sha256, o.force, &d);
+        lora_merge(m); /* the equivalent model: W + (alpha/r) B A */
+    }
 
     Predictions p;
     predict_set(m, set, o.batch, &p);
@@ -223,6 +284,9 @@ int main(int argc, char **argv) {
     if (o.predictions) write_predictions(&o, set, &p, prov);
     if (o.export_dir) export_model_dir(m, set, o.model, o.export_dir);
 
+    if (o.export_peft) export_peft(&o, m, &mi, dhead);
+    if (o.export_adapter) export_adapter(&o, m, dhead, set);
+
     StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
     st_write_json_record(w, rec);
     st_writer_close(w);
@@ -233,6 +297,7 @@ int main(int argc, char **argv) {
     json_decref(prov);
     predictions_free(&p);
     deltainfo_free(&d);
+    json_decref(dhead);
     model_free(m);
     exampleset_free(set);
     return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "examples.h"
+#include "methods/methods.h"
 #include "modelio.h"
 #include "optim.h"
 #include "progress.h"
@@ -181,7 +182,9 @@ static void parse_args(int argc, char **argv, Options *o) {
     if (!o->ckpt_every_given) c->checkpoint_every = c->eval_every;
 }
 
-/* Read the mask: its trainable entries go to the optimiser; the head is always trained. */
+/* Read the mask: its trainable entries go to the optimiser; the head is trained unless the
+ * plan freezes it.  A plan with structure (LoRA, adapters) first adds its extra tensors,
+ * initialised from the seed; its records name them. */
 static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
     StReader *r = st_reader_open(o->mask, "mask");
     json_t *h = json_deep_copy(st_reader_header(r));
@@ -191,6 +194,7 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
             "make the mask with --head %s", head_arch_name(made),
             json_object_get(h, "head") ? "its header" : "a stream without \"head\" predates the pooled head",
             head_arch_name(o->arch), head_arch_name(made), head_arch_name(o->arch));
+    methods_attach(m, h, o->tc.seed, o->mask);
     char *seen = xcalloc((size_t)m->n_params, 1);
     StRecord rec;
     while (st_reader_next(r, &rec)) {
@@ -215,7 +219,7 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
     }
     st_reader_sha256(r, sha);
     st_reader_close(r);
-    for (int i = 0; i < m->n_params; i++)
+    for (int i = 0; i < m->n_params && !methods_freeze_head(h); i++)
         if (m->info[i].is_head && !seen[i]) optim_add(opt, m, i, NULL, 0);
     optim_freeze_rest(opt, m);
     free(seen);
@@ -311,12 +315,15 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "mask_sha256", json_string(mask_sha));
     json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
     if (m->pooler >= 0) json_object_set_new(meta, "pooler_from_checkpoint", json_boolean(mi.pooler_from_checkpoint));
-    static const char *from_mask[] = {"method", "ratio", "scope"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *from_mask[] = {"method", "ratio", "scope", "structure", "freeze_head"};
+    for (size_t i = 0; i < sizeof from_mask / sizeof from_mask[0]; i++) {
         json_t *v = json_object_get(mask_header, from_mask[i]);
         if (v) json_object_set_new(meta, from_mask[i], json_deep_copy(v));
     }
     json_object_set_new(meta, "seed", json_integer((json_int_t)c->seed));
+    size_t base_entries = 0; /* the denominator of the tunable share (stats, Table 4) */
+    for (int i = 0; i < m->head_first; i++) base_entries += m->info[i].numel;
+    json_object_set_new(meta, "base_entries", json_integer((json_int_t)base_entries));
     json_object_set_new(meta, "device", json_string(ops_device_label()));
     json_object_set_new(meta, "task", json_deep_copy(json_object_get(train->header, "task")));
     json_object_set_new(meta, "task_type", json_string(task_type_name(train->type)));

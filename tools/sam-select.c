@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "methods/adapter.h"
+#include "methods/lora.h"
 #include "modelio.h"
 #include "provenance.h"
 #include "select.h"
@@ -14,15 +16,18 @@
 #include "ops_backend.h"
 #include "util.h"
 
-typedef enum { M_SAM, M_FISHER, M_ABS, M_RANDOM, M_MAGNITUDE, M_BITFIT, M_FULL } Method;
-static const char *METHOD_NAMES[] = {"sam", "fisher", "abs", "random", "magnitude", "bitfit", "full"};
+typedef enum { M_SAM, M_FISHER, M_ABS, M_RANDOM, M_MAGNITUDE, M_BITFIT, M_FULL, M_LORA, M_ADAPTER, M_COUNT } Method;
+static const char *METHOD_NAMES[] = {"sam", "fisher", "abs", "random", "magnitude", "bitfit", "full", "lora", "adapter"};
 /* The reduction each gradient-based method expects from gradacc. */
-static const char *METHOD_REDUCTION[] = {"sum", "sumsq", "abs", NULL, NULL, NULL, NULL};
+static const char *METHOD_REDUCTION[] = {"sum", "sumsq", "abs", NULL, NULL, NULL, NULL, NULL, NULL};
+/* Structural methods: extra tensors (lib/methods/), the encoder frozen. */
+static int is_structural(Method m) { return m == M_LORA || m == M_ADAPTER; }
 
 static void usage(void) {
     printf(
         "Usage: sam-select [OPTIONS] [GRADS|-] > MASK\n"
         "       sam-select --method magnitude|random|bitfit|full --model DIR [OPTIONS] > MASK\n"
+        "       sam-select --method lora|adapter --model DIR [OPTIONS] > PLAN\n"
         "Select the trainable entries of every masked tensor and write a mask stream.\n"
         "\n"
         "  -M, --method M       sam (largest |G| of gradacc's sum, the paper's; default),\n"
@@ -30,7 +35,9 @@ static void usage(void) {
         "                       abs (largest sum of |g|: gradacc --reduce abs),\n"
         "                       random (exactly k uniform entries per tensor, from --seed),\n"
         "                       magnitude (largest |theta0|: reads --model),\n"
-        "                       bitfit (every bias), full (everything)\n"
+        "                       bitfit (every bias), full (everything),\n"
+        "                       lora (low-rank A, B on Linears; reads --model),\n"
+        "                       adapter (Pfeiffer bottleneck after every FFN; reads --model)\n"
         "  -r, --ratio P        keep floor(P*numel) entries per tensor (default 0.005)\n"
         "      --scope S        tensor (per tensor, the paper's; default) or global (the top\n"
         "                       P of all masked entries together)\n"
@@ -47,6 +54,19 @@ static void usage(void) {
         "      --device D       where the per-tensor top-k runs: cpu (default), cuda or auto\n"
         "                       (the global scope always selects on the CPU)\n"
         "  -o, --output FILE    write FILE atomically instead of stdout\n"
+        "LoRA (y = xW^T + b + (alpha/r) x A^T B^T; the encoder frozen):\n"
+        "      --rank R         r (default 8)\n"
+        "      --alpha A        alpha (default 16, the authors' roberta-base GLUE setting;\n"
+        "                       the paper's code: 1)\n"
+        "      --targets LIST   Linears of every layer: query,key,value,attention.output,\n"
+        "                       intermediate,output or all (default query,value)\n"
+        "      --lora-dropout P dropout on the LoRA input (default 0)\n"
+        "      --lora-init-b I  zeros (default) or kaiming (the paper's code: B like A)\n"
+        "Adapter (Pfeiffer: LN(h + x + ReLU(LN(h + x) D^T + b) U^T + b); the encoder frozen):\n"
+        "      --reduction-factor F  bottleneck = hidden / F (default 16: 768 -> 48)\n"
+        "      --bottleneck M   the bottleneck size itself\n"
+        "      --adapter-init I bert (N(0, 0.02); default) or zero (up-projection 0)\n"
+        "      --freeze-head    do not train the task head either (the paper's LoRA run)\n"
         "  -h, --help, -V, --version\n"
         "\nThe task head (classifier.*) is always fully trainable and marked all:true; encoder\n"
         "tensors not selected by the patterns are left out of the mask (frozen).  Ties are\n"
@@ -65,6 +85,12 @@ typedef struct Options {
     int arch_given;
     const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
     int n_include, n_exclude;
+    LoraConfig lora;
+    AdapterConfig adapter;
+    double reduction;
+    int freeze_head;
+    size_t base_entries; /* structural methods: the model's non-head entries */
+    int hidden;
 } Options;
 
 static int is_head(const char *name) { return strncmp(name, "classifier.", 11) == 0; }
@@ -115,7 +141,8 @@ static int needs_scores(Method m) { return m == M_SAM || m == M_FISHER || m == M
 
 /* Decide each tensor's role from the method and the patterns. */
 static int role_of(const Options *o, const char *name) {
-    if (is_head(name)) return 2;
+    if (is_head(name)) return o->freeze_head ? 0 : 2;
+    if (is_structural(o->method)) return 0;
     if (!is_masked(o, name)) return 0;
     if (o->method == M_FULL) return 2;
     if (o->method == M_BITFIT) return is_bias(name) ? 2 : 0;
@@ -155,10 +182,38 @@ static void read_grads(Options *o, Items *items, json_t **upstream_header, char 
     st_reader_close(r);
 }
 
-static void read_model(const Options *o, Items *items, char sha[65]) {
+/* The extra tensors of a structural method: trained whole. */
+static void add_extras(Options *o, const Model *m, Items *items) {
+    ExtraTensor *x = NULL;
+    int n = 0;
+    if (o->method == M_LORA) {
+        n = lora_extras(m, &o->lora, &x);
+    } else {
+        if (!o->adapter.bottleneck) o->adapter.bottleneck = (int)(m->cfg.hidden_size / o->reduction);
+        if (o->adapter.bottleneck < 1) die_usage("--reduction-factor %g leaves no bottleneck", o->reduction);
+        n = adapter_extras(m, &o->adapter, &x);
+    }
+    for (int j = 0; j < n; j++) {
+        Item *it = items_push(items);
+        snprintf(it->name, sizeof it->name, "%s", x[j].name);
+        it->ndim = x[j].ndim;
+        it->shape[0] = x[j].shape[0];
+        it->shape[1] = x[j].shape[1];
+        it->numel = (size_t)x[j].shape[0] * (size_t)(x[j].ndim == 2 ? x[j].shape[1] : 1);
+        it->role = 2;
+    }
+    free(x);
+}
+
+static void read_model(Options *o, Items *items, char sha[65]) {
     ModelInfo mi;
     Model *m = model_open(o->model, TASK_CLASSIFICATION, -1, o->arch, o->seed, -1, &mi);
     memcpy(sha, mi.sha256, 65);
+    if (is_structural(o->method)) {
+        add_extras(o, m, items);
+        for (int i = 0; i < m->head_first; i++) o->base_entries += m->info[i].numel;
+        o->hidden = m->cfg.hidden_size;
+    }
     for (int i = 0; i < m->n_params; i++) {
         const ParamInfo *p = &m->info[i];
         if (p->is_head && !mi.head_from_checkpoint) continue; /* not in the checkpoint */
@@ -255,25 +310,37 @@ static void select_entries(const Options *o, Items *items) {
 }
 
 static void parse_args(int argc, char **argv, Options *o) {
-    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE, O_DEVICE, O_HEAD };
+    enum { O_SCOPE = 256, O_INCLUDE, O_EXCLUDE, O_DEVICE, O_HEAD, O_RANK, O_ALPHA, O_TARGETS, O_LDROP, O_LINIT,
+           O_RED, O_BOTTLE, O_AINIT, O_FREEZE };
     static const struct option longopts[] = {
         {"method", required_argument, 0, 'M'},  {"ratio", required_argument, 0, 'r'},
         {"scope", required_argument, 0, O_SCOPE}, {"model", required_argument, 0, 'm'},
         {"seed", required_argument, 0, 's'},    {"include", required_argument, 0, O_INCLUDE},
         {"exclude", required_argument, 0, O_EXCLUDE}, {"output", required_argument, 0, 'o'},
         {"device", required_argument, 0, O_DEVICE}, {"head", required_argument, 0, O_HEAD},
+        {"rank", required_argument, 0, O_RANK},  {"alpha", required_argument, 0, O_ALPHA},
+        {"targets", required_argument, 0, O_TARGETS}, {"lora-dropout", required_argument, 0, O_LDROP},
+        {"lora-init-b", required_argument, 0, O_LINIT}, {"reduction-factor", required_argument, 0, O_RED},
+        {"bottleneck", required_argument, 0, O_BOTTLE}, {"adapter-init", required_argument, 0, O_AINIT},
+        {"freeze-head", no_argument, 0, O_FREEZE},
         {"help", no_argument, 0, 'h'},          {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->ratio = 0.005;
+    o->lora = (LoraConfig){8, 16.0, (1u << LORA_QUERY) | (1u << LORA_VALUE), 0.0, 0};
+    o->reduction = 16;
+    char err[256];
+    int lora_opt = 0, adapter_opt = 0;
     int c;
     while ((c = getopt_long(argc, argv, "M:r:m:s:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'M': {
             int found = 0;
-            for (int i = 0; i < 7; i++)
+            for (int i = 0; i < M_COUNT; i++)
                 if (strcmp(optarg, METHOD_NAMES[i]) == 0) o->method = (Method)i, found = 1;
-            if (!found) die_usage("--method: unknown method '%s' (sam, fisher, abs, random, magnitude, bitfit, full)", optarg);
+            if (!found)
+                die_usage("--method: unknown method '%s' (sam, fisher, abs, random, magnitude, bitfit, full, lora, "
+                          "adapter)", optarg);
             break;
         }
         case 'r': o->ratio = parse_double("--ratio", optarg, 0, 1); break;
@@ -297,6 +364,28 @@ static void parse_args(int argc, char **argv, Options *o) {
             if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
             o->arch_given = 1;
             break;
+        case O_RANK: o->lora.r = (int)parse_long("--rank", optarg, 1, 65536), lora_opt = 1; break;
+        case O_ALPHA: o->lora.alpha = parse_double("--alpha", optarg, 1e-9, 1e9), lora_opt = 1; break;
+        case O_TARGETS:
+            if (lora_parse_targets(optarg, &o->lora.targets, err, sizeof err) != 0) die_usage("--targets: %s", err);
+            lora_opt = 1;
+            break;
+        case O_LDROP: o->lora.dropout = parse_double("--lora-dropout", optarg, 0, 0.99), lora_opt = 1; break;
+        case O_LINIT:
+            if (strcmp(optarg, "zeros") == 0) o->lora.init_b_kaiming = 0;
+            else if (strcmp(optarg, "kaiming") == 0) o->lora.init_b_kaiming = 1;
+            else die_usage("--lora-init-b: expected zeros or kaiming, got '%s'", optarg);
+            lora_opt = 1;
+            break;
+        case O_RED: o->reduction = parse_double("--reduction-factor", optarg, 1e-3, 1e6), adapter_opt = 1; break;
+        case O_BOTTLE: o->adapter.bottleneck = (int)parse_long("--bottleneck", optarg, 1, 1 << 20), adapter_opt = 1; break;
+        case O_AINIT:
+            if (strcmp(optarg, "bert") == 0) o->adapter.init_zero = 0;
+            else if (strcmp(optarg, "zero") == 0) o->adapter.init_zero = 1;
+            else die_usage("--adapter-init: expected bert or zero, got '%s'", optarg);
+            adapter_opt = 1;
+            break;
+        case O_FREEZE: o->freeze_head = 1; break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("sam-select (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
@@ -306,6 +395,10 @@ static void parse_args(int argc, char **argv, Options *o) {
     if (argc - optind > 1) die_usage("one grads stream at most");
     o->input = optind < argc ? argv[optind] : NULL;
     if (o->method == M_MAGNITUDE && !o->model) die_usage("--method magnitude needs --model DIR");
+    if (is_structural(o->method) && !o->model) die_usage("--method %s needs --model DIR", METHOD_NAMES[o->method]);
+    if (lora_opt && o->method != M_LORA) die_usage("--rank, --alpha, --targets, --lora-* are options of --method lora");
+    if (adapter_opt && o->method != M_ADAPTER)
+        die_usage("--reduction-factor, --bottleneck, --adapter-init are options of --method adapter");
     if (o->model && o->input) die_usage("give a grads stream or --model, not both");
     if (o->model && METHOD_REDUCTION[o->method])
         die_usage("--method %s reads a grads stream, not a model", METHOD_NAMES[o->method]);
@@ -335,6 +428,10 @@ int main(int argc, char **argv) {
         selected += x->role == 2 ? x->numel : x->k;
     }
     if (n_masked == 0) die(NULL, "no tensor matches the --include/--exclude patterns");
+    if (is_structural(o.method)) { /* ratio: the extras as a fraction of the encoder */
+        total = o.base_entries;
+        o.ratio = (double)selected / (double)total;
+    }
 
     json_t *entry = prov_entry(argc, argv);
     prov_add_input(entry, o.model ? o.model : o.input, sha);
@@ -363,6 +460,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < o.n_exclude; i++) json_array_append_new(exc, json_string(o.exclude[i]));
     json_object_set_new(meta, "include", inc);
     json_object_set_new(meta, "exclude", exc);
+    if (o.freeze_head) json_object_set_new(meta, "freeze_head", json_true());
+    if (o.method == M_LORA) json_object_set_new(meta, "structure", json_pack("{s:o}", "lora", lora_config_json(&o.lora)));
+    if (o.method == M_ADAPTER)
+        json_object_set_new(meta, "structure", json_pack("{s:o}", "adapter", adapter_config_json(&o.adapter, o.hidden)));
 
     StWriter *w = st_writer_open(out->fp, "mask", meta, prov);
     for (size_t i = 0; i < items.n; i++) {

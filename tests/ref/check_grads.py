@@ -57,11 +57,9 @@ HEADS = {"classification": "classification", "regression": "regression",
          "multiple_choice": "multiple_choice", "span_classification": "span"}
 
 
-def main():
-    if sys.argv[1] == "scramble":
-        return scramble(*sys.argv[2:5])
-    model_dir, ex_path, grads_path, arch = sys.argv[1:5]
-    tol = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+def load_case(model_dir, ex_path, arch):
+    """R.CFG from the model's config.json; the examples as one padded batch.  Returns
+    (cfg, weights, header, head, shapes, ids, lens, batch)."""
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
               "intermediate_size", "max_position_embeddings", "type_vocab_size", "pad_token_id",
@@ -73,13 +71,6 @@ def main():
     head = HEADS[header["task_type"]]
     shapes = R.param_shapes(head, header["num_labels"] if head in ("classification", "span") else 1, arch)
     shapes["roberta.embeddings.word_embeddings.weight"] = (cfg["vocab_size"], cfg["hidden_size"])
-    P = {}
-    for name, shape in shapes.items():
-        v = weights.get(name)
-        if v is None:
-            sys.exit(f"{model_dir}: no tensor {name} (init-model --task-head?)")
-        P[name] = torch.tensor(v.astype(np.float64).reshape(shape), requires_grad=True)
-
     seqs = [c for r in recs for c in r["choices"]] if head == "multiple_choice" else [r["ids"] for r in recs]
     T = max(len(s) for s in seqs)
     ids = np.full((len(seqs), T), cfg["pad_token_id"], dtype=np.int64)
@@ -89,7 +80,22 @@ def main():
              "label": [int(r["label"]) for r in recs] if head != "regression" else None,
              "target": [float(r["label"]) for r in recs] if head == "regression" else None,
              "spans": [r.get("spans") for r in recs]}
-    _, loss = R.forward(P, torch.tensor(ids), [len(s) for s in seqs], head, lambda c, s: None, batch, arch)
+    return cfg, weights, header, head, shapes, torch.tensor(ids), [len(s) for s in seqs], batch
+
+
+def main():
+    if sys.argv[1] == "scramble":
+        return scramble(*sys.argv[2:5])
+    model_dir, ex_path, grads_path, arch = sys.argv[1:5]
+    tol = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+    cfg, weights, header, head, shapes, ids, lens, batch = load_case(model_dir, ex_path, arch)
+    P = {}
+    for name, shape in shapes.items():
+        v = weights.get(name)
+        if v is None:
+            sys.exit(f"{model_dir}: no tensor {name} (init-model --task-head?)")
+        P[name] = torch.tensor(v.astype(np.float64).reshape(shape), requires_grad=True)
+    _, loss = R.forward(P, ids, lens, head, lambda c, s: None, batch, arch)
     loss.backward()
 
     got = st_numpy.load(grads_path)

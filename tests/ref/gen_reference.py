@@ -172,8 +172,13 @@ def gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x / np.sqrt(2.0)))
 
 
-def forward(P, ids, lens, head, drop, batch, arch="hf"):
-    """P: name -> float64 tensor (requires grad).  drop(call, shape) -> multiplier or None."""
+def forward(P, ids, lens, head, drop, batch, arch="hf", lora=None, adapter=False):
+    """P: name -> float64 tensor (requires grad).  drop(call, shape) -> multiplier or None.
+    lora: scaling alpha/r -- every Linear "M" with P["M.lora_A.weight"] adds
+    scaling * (x A^T) B^T (Hu et al.; no LoRA dropout).  adapter: the Pfeiffer adapter
+    P["roberta.encoder.layer.N.output.adapters.adapter.adapter_down.0.*"], "...adapter_up.*"
+    between every FFN and its LayerNorm, as PAPER.md writes it:
+    LN(h + x + ReLU(LN(h + x) D^T + b_d) U^T + b_u), LN the layer's output.LayerNorm."""
     H, NH, L = CFG["hidden_size"], CFG["num_attention_heads"], CFG["num_hidden_layers"]
     HD, pad = H // NH, CFG["pad_token_id"]
     S, T = ids.shape
@@ -194,7 +199,10 @@ def forward(P, ids, lens, head, drop, batch, arch="hf"):
         p = "roberta.encoder.layer.%d." % l
 
         def lin(z, n):
-            return z @ P[p + n + ".weight"].T + P[p + n + ".bias"]
+            y = z @ P[p + n + ".weight"].T + P[p + n + ".bias"]
+            if lora is not None and p + n + ".lora_A.weight" in P:
+                y = y + lora * (z @ P[p + n + ".lora_A.weight"].T) @ P[p + n + ".lora_B.weight"].T
+            return y
 
         def heads(z):
             return z.view(S, T, NH, HD).permute(0, 2, 1, 3)
@@ -206,7 +214,13 @@ def forward(P, ids, lens, head, drop, batch, arch="hf"):
         a = dropout(lin(ctx, LAYER[3]), 2 + 3 * l)
         a = layer_norm(a + x, P[p + LAYER[4] + ".weight"], P[p + LAYER[4] + ".bias"])
         f = dropout(lin(gelu(lin(a, LAYER[5])), LAYER[6]), 3 + 3 * l)
-        x = layer_norm(f + a, P[p + LAYER[7] + ".weight"], P[p + LAYER[7] + ".bias"])
+        ln_w, ln_b = P[p + LAYER[7] + ".weight"], P[p + LAYER[7] + ".bias"]
+        if adapter:
+            q = p + "output.adapters.adapter."
+            z = layer_norm(f + a, ln_w, ln_b)
+            u = torch.relu(z @ P[q + "adapter_down.0.weight"].T + P[q + "adapter_down.0.bias"])
+            f = f + u @ P[q + "adapter_up.weight"].T + P[q + "adapter_up.bias"]
+        x = layer_norm(f + a, ln_w, ln_b)
     c1, c2 = 1 + 3 * L, 2 + 3 * L
     if head == "span":
         att = (x @ P["classifier.span_attention.weight"].T)[..., 0] + P["classifier.span_attention.bias"]

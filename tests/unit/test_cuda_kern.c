@@ -40,7 +40,7 @@ static const size_t SIZES[] = {1, 3, 7, 256, 1000, 4099};
 
 /* ---------------------------------------------------------------- elementwise */
 
-TEST(cuda_kern_gelu_tanh) {
+TEST(cuda_kern_gelu_tanh_relu) {
     const OpsBackend *cu = cuda_or_skip(), *cpu = &ops_cpu_backend;
     if (!cu) return;
     for (size_t k = 0; k < NSIZES; k++) {
@@ -66,6 +66,15 @@ TEST(cuda_kern_gelu_tanh) {
         float *dT = tc_put(cu, y, n);
         cu->tanh_bwd(dDx, dDy, dT, n);
         CHECK_CLOSE(cu, dDx, dx, n, "tanh_bwd n=%zu", n);
+
+        cpu->relu_fwd(y, x, n); /* the adapter's bottleneck (methods/adapter.c) */
+        cu->relu_fwd(dY, dX, n);
+        CHECK_SAME(cu, dY, y, n, "relu_fwd n=%zu", n);
+        cpu->relu_bwd(dx, dy, y, n);
+        float *dR = tc_put(cu, y, n);
+        cu->relu_bwd(dDx, dDy, dR, n);
+        CHECK_SAME(cu, dDx, dx, n, "relu_bwd n=%zu", n);
+        cu->free(dR);
 
         cu->free(dX), cu->free(dDy), cu->free(dY), cu->free(dDx), cu->free(dZ), cu->free(dT);
         free(x), free(dy), free(y), free(dx);
