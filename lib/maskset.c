@@ -69,11 +69,11 @@ static char *make_label(json_t *meta, const char *path) {
     return xstrdup(buf);
 }
 
-void maskset_read(MaskSet *s, const char *path) {
-    StReader *r = st_reader_open(path, "mask");
+/* A new mask of s from the stream r (step >= 0: one selection of a mask log). */
+static Mask *begin_mask(MaskSet *s, StReader *r, long step) {
     s->m = xrealloc(s->m, (s->n + 1) * sizeof *s->m);
-    Mask *m = &s->m[s->n];
-    *m = (Mask){.path = xstrdup(st_reader_name(r))};
+    Mask *m = &s->m[s->n++];
+    *m = (Mask){.path = xstrdup(st_reader_name(r)), .step = step};
     json_t *h = st_reader_header(r);
     m->meta = json_object();
     const char *keys[] = {"method", "task", "ratio", "seed", "scope"};
@@ -82,11 +82,38 @@ void maskset_read(MaskSet *s, const char *path) {
         if (v && !json_is_null(v)) json_object_set(m->meta, keys[i], v);
     }
     m->label = make_label(m->meta, m->path);
+    if (step >= 0) {
+        json_object_set_new(m->meta, "step", json_integer(step));
+        char *l = xmalloc(strlen(m->label) + 32);
+        sprintf(l, "%s@%ld", m->label, step);
+        free(m->label);
+        m->label = l;
+    }
+    return m;
+}
+
+static void end_mask(Mask *m) {
+    if (m && m->nt) qsort(m->t, m->nt, sizeof *m->t, mt_cmp);
+}
+
+void maskset_read(MaskSet *s, const char *path) {
+    StReader *r = st_reader_open(path, "mask");
+    int is_log = json_is_true(json_object_get(st_reader_header(r), "mask_log"));
+    Mask *m = is_log ? NULL : begin_mask(s, r, -1);
     StRecord rec;
     StSparse sp;
     size_t cap = 0;
     while (st_reader_next(r, &rec)) {
         st_mask_read(r, &rec, &sp);
+        if (is_log) { /* one mask per step */
+            long step = (long)st_rec_int_req(r, &rec, "step");
+            if (!m || step != m->step) {
+                if (m && step < m->step) st_reader_die(r, &rec, "step %ld after step %ld", step, m->step);
+                end_mask(m);
+                m = begin_mask(s, r, step);
+                cap = 0;
+            }
+        }
         if (!s->include_head && is_head(sp.name)) continue;
         size_t before = s->names.n;
         size_t id = strtab_intern(&s->names, sp.name, strlen(sp.name));
@@ -97,16 +124,17 @@ void maskset_read(MaskSet *s, const char *path) {
             s->shape = xrealloc(s->shape, s->names.n * sizeof *s->shape);
             s->first = xrealloc(s->first, s->names.n * sizeof *s->first);
         }
+        size_t cur = s->n - 1;
         if (fresh) {
             s->numel[id] = sp.numel;
             s->ndim[id] = sp.ndim;
             memcpy(s->shape[id], sp.shape, sizeof sp.shape);
-            s->first[id] = (uint32_t)s->n;
+            s->first[id] = (uint32_t)cur;
         } else if (s->ndim[id] != sp.ndim ||
                    memcmp(s->shape[id], sp.shape, (size_t)sp.ndim * sizeof sp.shape[0]) != 0) {
             st_reader_die(r, &rec, "tensor '%s' has another shape than in %s", sp.name,
-                          s->first[id] == s->n ? "an earlier record of this stream"
-                                               : s->m[s->first[id]].path);
+                          s->first[id] == cur ? "an earlier record of this stream"
+                                              : s->m[s->first[id]].path);
         }
         for (size_t k = 0; k < m->nt; k++)
             if (m->t[k].name == id) st_reader_die(r, &rec, "tensor '%s' appears twice", sp.name);
@@ -122,9 +150,29 @@ void maskset_read(MaskSet *s, const char *path) {
         }
         m->selected += sp.k;
     }
-    if (m->nt) qsort(m->t, m->nt, sizeof *m->t, mt_cmp);
-    s->n++;
+    if (is_log && !m) st_reader_die(r, NULL, "a mask log without masks");
+    end_mask(m);
     st_reader_close(r);
+}
+
+int maskset_has_log(const MaskSet *s) {
+    for (size_t i = 0; i < s->n; i++)
+        if (s->m[i].step >= 0) return 1;
+    return 0;
+}
+
+double maskset_jaccard(const MaskSet *s, size_t a, size_t b) {
+    uint64_t in, un;
+    maskset_overlap(s, a, b, &in, &un);
+    return stats_jaccard(in, s->m[a].selected, s->m[b].selected);
+}
+
+/* The masks of the same file as mask a, in order: previous and final (SIZE_MAX: none). */
+static void log_neighbours(const MaskSet *s, size_t a, size_t *prev, size_t *last) {
+    *prev = a > 0 && strcmp(s->m[a - 1].path, s->m[a].path) == 0 && s->m[a - 1].step >= 0 ? a - 1 : SIZE_MAX;
+    size_t l = a;
+    while (l + 1 < s->n && strcmp(s->m[l + 1].path, s->m[a].path) == 0 && s->m[l + 1].step >= 0) l++;
+    *last = l;
 }
 
 void maskset_overlap(const MaskSet *s, size_t a, size_t b, uint64_t *inter, uint64_t *uni) {
@@ -308,8 +356,23 @@ json_t *maskset_json(const MaskSet *s) {
         json_object_set_new(numel, d ? "types" : "layers", g);
     }
     where_free(&w);
-    return json_pack("{s:o, s:o, s:o, s:o, s:b}", "masks", masks, "jaccard", jac, "intersection",
-                     inter, "numel", numel, "include_head", s->include_head);
+    json_t *all = json_pack("{s:o, s:o, s:o, s:o, s:b}", "masks", masks, "jaccard", jac, "intersection",
+                            inter, "numel", numel, "include_head", s->include_head);
+    if (maskset_has_log(s)) {
+        json_t *moves = json_array();
+        for (size_t a = 0; a < s->n; a++) {
+            if (s->m[a].step < 0) continue;
+            size_t prev, last;
+            log_neighbours(s, a, &prev, &last);
+            json_array_append_new(moves, json_pack("{s:s, s:I, s:o, s:f}", "file", s->m[a].path, "step",
+                                                   (json_int_t)s->m[a].step,
+                                                   "jaccard_previous", prev == SIZE_MAX ? json_null()
+                                                       : json_real(maskset_jaccard(s, prev, a)),
+                                                   "jaccard_final", maskset_jaccard(s, a, last)));
+        }
+        json_object_set_new(all, "mask_log", moves);
+    }
+    return all;
 }
 
 size_t maskset_grids(const MaskSet *s, int digits, Grid ***out) {
@@ -365,8 +428,31 @@ size_t maskset_grids(const MaskSet *s, int digits, Grid ***out) {
         }
     }
     where_free(&w);
+    if (!maskset_has_log(s)) {
+        *out = gs;
+        return 4;
+    }
+    size_t rows = 0;
+    for (size_t m = 0; m < s->n; m++) rows += s->m[m].step >= 0;
+    gs = xrealloc(gs, 5 * sizeof *gs);
+    g = gs[4] = grid_new("Mask log: Jaccard with the previous and with the final mask", rows, 5, digits + 1);
+    const char *hl[] = {"#", "label", "step", "previous", "final"};
+    for (size_t c = 0; c < 5; c++) grid_header(g, c, hl[c]);
+    size_t row = 0;
+    for (size_t m = 0; m < s->n; m++) {
+        if (s->m[m].step < 0) continue;
+        size_t prev, last;
+        log_neighbours(s, m, &prev, &last);
+        grid_int(g, row, 0, (long long)m + 1);
+        grid_text(g, row, 1, s->m[m].label);
+        grid_int(g, row, 2, s->m[m].step);
+        if (prev != SIZE_MAX) grid_fixed(g, row, 3, maskset_jaccard(s, prev, m));
+        else grid_text(g, row, 3, "-");
+        grid_fixed(g, row, 4, maskset_jaccard(s, m, last));
+        row++;
+    }
     *out = gs;
-    return 4;
+    return 5;
 }
 
 size_t maskset_long(const MaskSet *s, Grid ***out) {

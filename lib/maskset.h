@@ -28,6 +28,7 @@ typedef struct Mask {
     MaskTensor *t; /* sorted by name id */
     size_t nt;
     uint64_t selected;
+    long step; /* a mask log's selection step (masklog.h), -1 for a plain mask stream */
 } Mask;
 
 typedef struct MaskSet {
@@ -43,7 +44,8 @@ typedef struct MaskSet {
 
 void maskset_init(MaskSet *s, int include_head);
 void maskset_free(MaskSet *s);
-/* Reads one mask stream ("-" = stdin); dies on bad input. */
+/* Reads one mask stream ("-" = stdin); dies on bad input.  A mask log (masktrain
+ * --mask-log: header mask_log true, records with "step") gives one mask per step. */
 void maskset_read(MaskSet *s, const char *path);
 
 /* |A ∩ B| and |A ∪ B| over all tensors; J = inter/union (1 for two empty masks). */
@@ -55,8 +57,14 @@ void maskset_overlap(const MaskSet *s, size_t a, size_t b, uint64_t *inter, uint
 int maskset_layer_of(const char *name);   /* -1 embeddings, N layer, -2 pooler, -3 other */
 const char *maskset_type_of(const char *name);
 
+/* Does s hold masks of a mask log?  Jaccard of masks a and b. */
+int maskset_has_log(const MaskSet *s);
+double maskset_jaccard(const MaskSet *s, size_t a, size_t b);
+
+/* JSON; with a mask log also "mask_log": [{file, step, jaccard_previous, jaccard_final}]. */
 json_t *maskset_json(const MaskSet *s);
-/* Grids: the list of masks, the Jaccard matrix, the per-layer and per-type fractions (%). */
+/* Grids: the list of masks, the Jaccard matrix, the per-layer and per-type fractions (%);
+ * with a mask log a fifth: each logged mask's Jaccard with the previous one and the final one. */
 size_t maskset_grids(const MaskSet *s, int digits, Grid ***out);
 /* TSV: pairs (i, j, inter, union, jaccard) and locations (mask, group kind, group, count,
  * fraction, density). */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "batching.h"
+#include "methods/dynamics.h"
 #include "ops.h"
 #include "predict.h"
 #include "stream.h"
@@ -78,6 +79,14 @@ void trainer_init(Trainer *t, Model *m, Optim *o, const TrainConfig *cfg, json_t
             t->best[i] = xmalloc((mode_len(t, i) ? mode_len(t, i) : 1) * sizeof(float));
             copy_values(t, i, t->best[i], 0);
         }
+}
+
+void trainer_track(Trainer *t, int i) {
+    if (t->mode[i] == 2) return;
+    free(t->best[i]);
+    t->mode[i] = 2;
+    t->best[i] = xmalloc(t->m->info[i].numel * sizeof(float));
+    copy_values(t, i, t->best[i], 0);
 }
 
 const float *trainer_best(const Trainer *t, int i) { return t->best[i]; }
@@ -201,6 +210,14 @@ static void restore_best(Trainer *t) {
         if (t->mode[i]) copy_values(t, i, t->best[i], 1);
 }
 
+/* The dynamics' evaluated model in, and out again (they may mix or gate the weights). */
+static void dyn_eval_begin(Trainer *t) {
+    if (t->dyn && t->dyn->ops->eval_begin) t->dyn->ops->eval_begin(t->dyn);
+}
+static void dyn_eval_end(Trainer *t) {
+    if (t->dyn && t->dyn->ops->eval_end) t->dyn->ops->eval_end(t->dyn);
+}
+
 static double evaluate_dev(Model *m, const ExampleSet *dev, int batch) {
     Predictions p;
     predict_set(m, dev, batch, &p);
@@ -238,9 +255,12 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
         batch_from_examples(&b, train, idx, c->batch);
         char err[512];
         if (model_check_batch(m, &b, err, sizeof err) != 0) die(NULL, "step %ld: %s", s.step + 1, err);
+        const DynOps *dy = t->dyn ? t->dyn->ops : NULL;
+        if (dy && dy->pre_forward) dy->pre_forward(t->dyn, s.step);
         float loss = model_forward(m, &b, 1, c->seed, (uint32_t)s.step);
         if (!isfinite(loss)) die(NULL, "step %ld: the loss is %f", s.step + 1, loss);
         model_backward(m, &b);
+        if (dy && dy->post_backward) dy->post_backward(t->dyn, s.step);
         batch_free(&b);
         double norm = optim_grad_norm(t->o, m);
         if (!isfinite(norm)) die(NULL, "step %ld: the gradient norm is %f", s.step + 1, norm);
@@ -249,6 +269,7 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
         if (clip > 1.0) clip = 1.0;
         double lr = lr_at(c->lr, s.step, c->warmup, c->schedule_steps, c->constant_lr);
         optim_step(t->o, m, lr, clip);
+        if (dy && dy->update) dy->update(t->dyn, s.step, lr, c->lr, clip);
         s.step++;
         s.last_loss = loss;
         if (prog->log) {
@@ -261,8 +282,10 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
             progress_log(prog, o);
         }
         progress_draw(prog, s.step, s.step * (long)c->batch, loss);
+        if (dy && dy->post_step) dy->post_step(t->dyn, s.step, prog);
 
         if (s.step % c->eval_every == 0 || s.step == c->max_steps) {
+            dyn_eval_begin(t);
             double metric = evaluate_dev(m, dev, c->batch * 2);
             s.evals++;
             int better = metric > s.best_metric;
@@ -274,6 +297,7 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
             } else {
                 s.bad++;
             }
+            dyn_eval_end(t);
             if (prog->log) {
                 json_t *o = json_object();
                 json_object_set_new(o, "step", json_integer(s.step));
@@ -291,8 +315,13 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
     }
     free(idx);
     sampler_free(&sampler);
-    if (c->keep_last) snapshot(t); /* the kept values are what write_delta reads */
-    else restore_best(t);
+    if (c->keep_last) { /* the kept values are what write_delta reads */
+        dyn_eval_begin(t);
+        snapshot(t);
+        dyn_eval_end(t);
+    } else {
+        restore_best(t);
+    }
     res->steps = s.step;
     res->best_step = s.best_step;
     res->best_metric = s.best_metric;

@@ -48,6 +48,7 @@ typedef struct Trainer {
                          * a device allocation per tensor and snapshot would synchronise) */
     size_t dev_tmp_n;
     json_t *prov_entry; /* this run's provenance entry (restored on resume) */
+    struct Dyn *dyn;    /* masktrain --method's dynamics (methods/dynamics.h), NULL: none */
 } Trainer;
 
 /* Set when SIGINT/SIGTERM arrive: the loop saves a checkpoint and stops. */
@@ -55,6 +56,8 @@ extern volatile sig_atomic_t trainer_signal;
 void trainer_catch_signals(void);
 
 void trainer_init(Trainer *t, Model *m, Optim *o, const TrainConfig *cfg, json_t *prov_entry);
+/* Keep tensor i whole in the snapshots (a tensor the dynamics train themselves). */
+void trainer_track(Trainer *t, int i);
 /* Train on train, evaluate on dev; the model ends holding the kept state (the best snapshot,
  * or with keep_last the last one; max_steps 0: the initial state, no evaluation). */
 void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Progress *prog,

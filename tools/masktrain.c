@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "examples.h"
+#include "methods/dynamics.h"
 #include "methods/methods.h"
 #include "modelio.h"
 #include "optim.h"
@@ -59,7 +60,26 @@ static void usage(void) {
         "      --checkpoint-every N  ... every N steps (default: --eval-every) and on\n"
         "                          SIGINT/SIGTERM\n"
         "      --resume            continue from --checkpoint FILE when it exists\n"
-        "      --log FILE          JSON lines: step, loss, lr, grad_norm; dev_metric\n"
+        "      --log FILE          JSON lines: step, loss, lr, grad_norm; dev_metric;\n"
+        "                          projection (the steps where a method re-projects)\n"
+        "\nTraining dynamics (the mask must give whole tensors: sam-select --method full):\n"
+        "      --method M          mixout, diffpruning, childpruning, childtuning-f or\n"
+        "                          magpruning (default: plain masked AdamW)\n"
+        "      --ratio P           target density of a projection (default 0.005)\n"
+        "      --scope S           projections per tensor (default) or global\n"
+        "      --burnin N          steps before the (last) projection (default 500)\n"
+        "      --mask-log FILE     every mask the run selects, with its step (a mask stream)\n"
+        "      --mixout-p P        MixOut's p (default 0.9; variant eval: 1 - ratio)\n"
+        "      --mixout-variant V  train (Lee et al.; default) or eval (the paper's code)\n"
+        "      --reserve-p P       ChildTuning-F's kept fraction of the gradient (0.3)\n"
+        "      --project-every G   ChildPruning: project every G steps up to --burnin (100)\n"
+        "      --reproject-every N DiffPruning: re-project every N steps (0: once; default)\n"
+        "      --gate-stretch S    DiffPruning's l = -S, r = S (default 1.5; paper code 3)\n"
+        "      --alpha-init A      initial gate logit (default 5) or randn (sigmoid(randn))\n"
+        "      --l0-weight W       L0 penalty weight (default 1.25e-7)\n"
+        "      --l0-mean           the penalty on the mean gate (the paper's code)\n"
+        "      --project-by B      diff (|z*w|; default) or alpha (|alpha|, the paper's code)\n"
+        "      --alpha-lr LR       the gates' learning rate (default 0.1)\n"
         "      --device D         cpu, cuda or auto (default: cuda when this build has a usable\n"
         "                         GPU, else cpu); buffers, weights and optimiser state stay there\n"
         "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
@@ -78,12 +98,15 @@ typedef struct Options {
     long schedule_steps, dev_limit; /* -1: --max-steps; 0: all */
     int decay_frozen, clip_all, quiet, max_steps_given, ckpt_every_given;
     HeadArch arch;
+    DynConfig dyn;
 } Options;
 
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_LR = 256, O_SCHED, O_WARMUP, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_DROPOUT, O_MAX,
            O_MIN, O_EVAL, O_PAT, O_DECAY, O_CKPT, O_CKPT_EVERY, O_RESUME, O_LOG, O_DEVICE,
-           O_PREC, O_THREADS, O_SCHED_STEPS, O_DEV_LIMIT, O_KEEP, O_CLIP_SCOPE, O_HEAD };
+           O_PREC, O_THREADS, O_SCHED_STEPS, O_DEV_LIMIT, O_KEEP, O_CLIP_SCOPE, O_HEAD,
+           O_METHOD, O_RATIO, O_SCOPE, O_BURNIN, O_MASKLOG, O_MIXP, O_MIXV, O_RESERVE, O_PROJ_EVERY,
+           O_REPROJ, O_STRETCH, O_AINIT, O_L0W, O_L0MEAN, O_PROJBY, O_ALR };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},       {"mask", required_argument, 0, 'k'},
         {"dev", required_argument, 0, 'd'},         {"seed", required_argument, 0, 's'},
@@ -102,6 +125,15 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"dev-limit", required_argument, 0, O_DEV_LIMIT}, {"keep", required_argument, 0, O_KEEP},
         {"clip-scope", required_argument, 0, O_CLIP_SCOPE},
         {"head", required_argument, 0, O_HEAD},
+        {"method", required_argument, 0, O_METHOD}, {"ratio", required_argument, 0, O_RATIO},
+        {"scope", required_argument, 0, O_SCOPE},   {"burnin", required_argument, 0, O_BURNIN},
+        {"mask-log", required_argument, 0, O_MASKLOG}, {"mixout-p", required_argument, 0, O_MIXP},
+        {"mixout-variant", required_argument, 0, O_MIXV}, {"reserve-p", required_argument, 0, O_RESERVE},
+        {"project-every", required_argument, 0, O_PROJ_EVERY},
+        {"reproject-every", required_argument, 0, O_REPROJ},
+        {"gate-stretch", required_argument, 0, O_STRETCH}, {"alpha-init", required_argument, 0, O_AINIT},
+        {"l0-weight", required_argument, 0, O_L0W}, {"l0-mean", no_argument, 0, O_L0MEAN},
+        {"project-by", required_argument, 0, O_PROJBY}, {"alpha-lr", required_argument, 0, O_ALR},
         {"quiet", no_argument, 0, 'q'},             {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -115,6 +147,8 @@ static void parse_args(int argc, char **argv, Options *o) {
     o->dropout = -1;
     o->schedule_steps = -1;
     o->beta1 = 0.9, o->beta2 = 0.999, o->adam_eps = 1e-8, o->weight_decay = 0.01;
+    DynConfig *y = &o->dyn;
+    dyn_config_defaults(y);
     int ch;
     while ((ch = getopt_long(argc, argv, "m:k:d:s:b:qo:hV", longopts, NULL)) != -1) {
         switch (ch) {
@@ -165,6 +199,39 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_HEAD:
             if (head_arch_parse(optarg, &o->arch) != 0) die_usage("--head: expected jiant or hf, got '%s'", optarg);
             break;
+        case O_METHOD:
+            if (dyn_method_parse(optarg, &y->method) != 0)
+                die_usage("--method: expected mixout, diffpruning, childpruning, childtuning-f or magpruning, got '%s'", optarg);
+            break;
+        case O_RATIO: y->ratio = parse_double("--ratio", optarg, 0, 1); break;
+        case O_SCOPE:
+            if (strcmp(optarg, "tensor") == 0) y->scope_global = 0;
+            else if (strcmp(optarg, "global") == 0) y->scope_global = 1;
+            else die_usage("--scope: expected tensor or global, got '%s'", optarg);
+            break;
+        case O_BURNIN: y->burnin = parse_long("--burnin", optarg, 0, 1L << 24); break;
+        case O_MASKLOG: y->mask_log = optarg; break;
+        case O_MIXP: y->mixout_p = parse_double("--mixout-p", optarg, 0, 0.999999); break;
+        case O_MIXV:
+            if (strcmp(optarg, "train") == 0) y->mixout_eval = 0;
+            else if (strcmp(optarg, "eval") == 0) y->mixout_eval = 1;
+            else die_usage("--mixout-variant: expected train or eval, got '%s'", optarg);
+            break;
+        case O_RESERVE: y->reserve_p = parse_double("--reserve-p", optarg, 1e-9, 1); break;
+        case O_PROJ_EVERY: y->project_every = parse_long("--project-every", optarg, 0, 1L << 24); break;
+        case O_REPROJ: y->reproject_every = parse_long("--reproject-every", optarg, 0, 1L << 24); break;
+        case O_STRETCH: y->stretch = parse_double("--gate-stretch", optarg, 1.000001, 1e6); break;
+        case O_AINIT:
+            y->alpha_init = strcmp(optarg, "randn") == 0 ? NAN : parse_double("--alpha-init", optarg, -1e6, 1e6);
+            break;
+        case O_L0W: y->l0_weight = parse_double("--l0-weight", optarg, 0, 1e6); break;
+        case O_L0MEAN: y->l0_mean = 1; break;
+        case O_PROJBY:
+            if (strcmp(optarg, "diff") == 0) y->project_alpha = 0;
+            else if (strcmp(optarg, "alpha") == 0) y->project_alpha = 1;
+            else die_usage("--project-by: expected diff or alpha, got '%s'", optarg);
+            break;
+        case O_ALR: y->alpha_lr = parse_double("--alpha-lr", optarg, 0, 1e3); break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
         case 'q': o->quiet = 1; break;
         case 'o': o->output = optarg; break;
@@ -180,12 +247,19 @@ static void parse_args(int argc, char **argv, Options *o) {
     if (argc - optind > 1) die_usage("one training stream at most");
     o->input = optind < argc ? argv[optind] : "-";
     if (!o->ckpt_every_given) c->checkpoint_every = c->eval_every;
+    if (y->method != DYN_NONE && c->checkpoint)
+        die_usage("--checkpoint: not supported with --method %s (its state is not saved)", dyn_method_name(y));
+    if (y->method == DYN_MIXOUT && !y->mixout_eval && o->dropout < 0) o->dropout = 0; /* Lee et al. */
+    if (y->mask_log && y->method == DYN_NONE) die_usage("--mask-log needs --method");
+    y->seed = c->seed;
+    y->max_grad_norm = c->max_grad_norm;
+    y->beta1 = o->beta1, y->beta2 = o->beta2, y->eps = o->adam_eps, y->weight_decay = o->weight_decay;
 }
 
 /* Read the mask: its trainable entries go to the optimiser; the head is trained unless the
  * plan freezes it.  A plan with structure (LoRA, adapters) first adds its extra tensors,
  * initialised from the seed; its records name them. */
-static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
+static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65], int *enc, int *n_enc) {
     StReader *r = st_reader_open(o->mask, "mask");
     json_t *h = json_deep_copy(st_reader_header(r));
     HeadArch made = head_arch_of_header(h, o->mask);
@@ -208,7 +282,13 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
         if (!same) st_reader_die(r, &rec, "'%s': the mask's shape differs from the model's", s.name);
         if (seen[i]) st_reader_die(r, &rec, "'%s' appears twice", s.name);
         seen[i] = 1;
-        if (p->is_head || s.all) {
+        if (o->dyn.method != DYN_NONE && !p->is_head && !methods_is_extra(m, i)) {
+            if (!s.all)
+                st_reader_die(r, &rec, "'%s': --method %s trains whole tensors (make the mask with sam-select "
+                              "--method full)", s.name, dyn_method_name(&o->dyn));
+            enc[(*n_enc)++] = i;
+            if (!dyn_claims(&o->dyn)) optim_add(opt, m, i, NULL, 0);
+        } else if (p->is_head || s.all) {
             optim_add(opt, m, i, NULL, 0);
         } else {
             uint32_t *index = xmalloc((s.k ? s.k : 1) * sizeof *index);
@@ -222,6 +302,8 @@ static json_t *load_mask(const Options *o, Model *m, Optim *opt, char sha[65]) {
     for (int i = 0; i < m->n_params && !methods_freeze_head(h); i++)
         if (m->info[i].is_head && !seen[i]) optim_add(opt, m, i, NULL, 0);
     optim_freeze_rest(opt, m);
+    if (dyn_claims(&o->dyn)) /* the method's own updates read the dense gradient */
+        for (int j = 0; j < *n_enc; j++) model_set_grad_mode(m, enc[j], GRAD_DENSE, NULL, 0);
     free(seen);
     return h;
 }
@@ -237,6 +319,8 @@ static int written_whole(const Model *m, const ModelInfo *mi, int i) {
 
 static void write_delta(OutFile *out, const Trainer *t, const Model *m, const ModelInfo *mi, json_t *meta,
                         json_t *prov) {
+    const uint32_t *fidx;
+    size_t fk;
     StWriter *w = st_writer_open(out->fp, "delta", meta, prov);
     float *val = NULL;
     size_t cap = 0;
@@ -247,6 +331,16 @@ static void write_delta(OutFile *out, const Trainer *t, const Model *m, const Mo
             model_get_tensor(m, i, host);
             st_put_tensor(w, p->name, ST_F32, p->shape, p->ndim, host);
             free(host);
+        } else if (t->mode[i] == 2 && t->dyn && t->dyn->ops->final_index &&
+                   t->dyn->ops->final_index(t->dyn, i, &fidx, &fk)) { /* exactly the method's support */
+            if (fk > cap) val = xrealloc(val, (cap = fk) * sizeof *val);
+            const float *best = trainer_best(t, i), *th0 = dyn_theta0(t->dyn, i);
+            for (size_t j = 0, e = 0; e < p->numel; e++) { /* the method's promise, checked */
+                if (j < fk && fidx[j] == e) j++;
+                else if (best[e] != th0[e]) die(NULL, "internal error: '%s'[%zu] moved outside the mask", p->name, e);
+            }
+            for (size_t j = 0; j < fk; j++) val[j] = best[fidx[j]] - th0[fidx[j]];
+            st_put_sparse_delta(w, p->name, p->shape, p->ndim, fidx, val, fk);
         } else if (t->mode[i] == 2) {
             st_put_tensor(w, p->name, ST_F32, p->shape, p->ndim, trainer_best(t, i));
         } else if (t->mode[i] == 1) {
@@ -294,7 +388,9 @@ int main(int argc, char **argv) {
     optim_init(&opt, o.beta1, o.beta2, o.adam_eps, o.weight_decay, o.decay_frozen);
     opt.dense_grads = o.clip_all;
     char mask_sha[65];
-    json_t *mask_header = load_mask(&o, m, &opt, mask_sha);
+    int *enc = xmalloc((size_t)m->n_params * sizeof *enc), n_enc = 0;
+    json_t *mask_header = load_mask(&o, m, &opt, mask_sha, enc, &n_enc);
+    Dyn *dyn = o.dyn.method != DYN_NONE ? dyn_create(&o.dyn, m, &opt, enc, n_enc) : NULL;
 
     json_t *entry = prov_entry(argc, argv);
     prov_add_input(entry, o.input, train->sha256);
@@ -303,11 +399,15 @@ int main(int argc, char **argv) {
     prov_add_input(entry, o.model, mi.sha256);
     Trainer t;
     trainer_init(&t, m, &opt, c, entry);
+    t.dyn = dyn;
+    for (int j = 0; dyn && dyn_claims(&o.dyn) && j < n_enc; j++) trainer_track(&t, enc[j]);
     Progress prog;
     int resuming = c->resume && c->checkpoint && access(c->checkpoint, F_OK) == 0;
     progress_init(&prog, c->max_steps, o.quiet, o.log, resuming);
     TrainResult res;
+    double t_start = now_seconds();
     trainer_run(&t, train, &dev_view, &prog, &res);
+    double train_seconds = now_seconds() - t_start;
     progress_finish(&prog);
 
     json_t *meta = json_object();
@@ -320,6 +420,13 @@ int main(int argc, char **argv) {
         json_t *v = json_object_get(mask_header, from_mask[i]);
         if (v) json_object_set_new(meta, from_mask[i], json_deep_copy(v));
     }
+    if (dyn) { /* the method is the dynamics', not the plan's (full) */
+        json_object_set_new(meta, "method", json_string(dyn_method_name(&o.dyn)));
+        const DynConfig *y = &dyn->cfg;
+        if (y->method != DYN_CHILDTUNING_F && !(y->method == DYN_MIXOUT && !y->mixout_eval))
+            json_object_set_new(meta, "ratio", json_real(y->method == DYN_MIXOUT ? 1 - y->mixout_p : y->ratio));
+        json_object_set_new(meta, "dynamics", dyn_config_json(dyn));
+    }
     json_object_set_new(meta, "seed", json_integer((json_int_t)c->seed));
     size_t base_entries = 0; /* the denominator of the tunable share (stats, Table 4) */
     for (int i = 0; i < m->head_first; i++) base_entries += m->info[i].numel;
@@ -331,6 +438,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "labels", json_deep_copy(json_object_get(train->header, "labels")));
     json_t *sum = json_object();
     json_object_set_new(sum, "steps", json_integer(res.steps));
+    json_object_set_new(sum, "train_seconds", json_real(train_seconds)); /* Table 3 */
     json_object_set_new(sum, "best_step", json_integer(res.best_step)); /* -1: no evaluation */
     json_object_set_new(sum, "best_dev_metric", real_or_null(res.best_metric));
     json_object_set_new(sum, "dev_metric", json_deep_copy(json_object_get(dev->header, "metric")));
@@ -363,6 +471,8 @@ int main(int argc, char **argv) {
     json_decref(entry);
     json_decref(mask_header);
     trainer_free(&t);
+    dyn_free(dyn);
+    free(enc);
     optim_free(&opt);
     model_free(m);
     exampleset_free(train);
