@@ -203,6 +203,7 @@ static void load_checkpoint(Trainer *t, LoopState *s) {
 static void snapshot(Trainer *t) {
     for (int i = 0; i < t->m->n_params; i++)
         if (t->mode[i]) copy_values(t, i, t->best[i], 0);
+    if (t->dyn && t->dyn->ops->snapshot) t->dyn->ops->snapshot(t->dyn);
 }
 
 static void restore_best(Trainer *t) {

@@ -26,7 +26,7 @@ static void project(Dyn *d, long steps, Progress *prog) {
     dyn_project(d, s->score, s->x.idx, s->x.k);
     for (int t = 0; t < d->n_enc; t++)
         dyn_reset_outside(d, d->enc[t], s->x.idx[t], s->x.k[t], dyn_theta0(d, d->enc[t]), s->x.buf, s->x.tmp);
-    s->x.have = 1;
+    s->x.have = s->x.on = 1;
     dyn_log_masks(d, steps, s->x.idx, s->x.k);
     dyn_log_projection(prog, steps, s->x.k, d->n_enc);
 }
@@ -41,6 +41,7 @@ static void post_step(Dyn *d, long steps, Progress *prog) {
     CpState *s = d->state;
     long g = d->cfg.project_every;
     if (steps < d->cfg.burnin) {
+        s->x.on = 0; /* trained fully since the last projection */
         if (g > 0 && steps % g == 0) project(d, steps, prog);
     } else if (steps == d->cfg.burnin) {
         project(d, steps, prog);
@@ -54,6 +55,8 @@ static int final_index(Dyn *d, int i, const uint32_t **index, size_t *k) {
     return dyn_masks_index(d, &((CpState *)d->state)->x, i, index, k);
 }
 
+static void snapshot(Dyn *d) { dyn_masks_snapshot(d, &((CpState *)d->state)->x); }
+
 static void cp_free(Dyn *d) {
     CpState *s = d->state;
     for (int t = 0; t < d->n_enc; t++) free(s->score[t]);
@@ -63,7 +66,7 @@ static void cp_free(Dyn *d) {
 }
 
 static const DynOps ops = {.post_backward = post_backward, .post_step = post_step,
-                           .final_index = final_index, .free = cp_free};
+                           .snapshot = snapshot, .final_index = final_index, .free = cp_free};
 
 void childpruning_init(Dyn *d) {
     CpState *s = xcalloc(1, sizeof *s);

@@ -179,7 +179,7 @@ static void project(Dyn *d, long steps, Progress *prog) {
             for (size_t j = 0; j < s->x.k[t]; j++) b[q][s->x.idx[t][j]] = s->tmp[s->x.idx[t][j]];
         }
     }
-    s->x.have = 1;
+    s->x.have = s->x.on = 1; /* evaluations use the mask from now on */
     if (fold) s->fixed = 1;
     dyn_log_masks(d, steps, s->x.idx, s->x.k);
     dyn_log_projection(prog, steps, s->x.k, d->n_enc);
@@ -197,6 +197,8 @@ static void eval_begin(Dyn *d) {
 static int final_index(Dyn *d, int i, const uint32_t **index, size_t *k) {
     return dyn_masks_index(d, &((DpState *)d->state)->x, i, index, k);
 }
+
+static void snapshot(Dyn *d) { dyn_masks_snapshot(d, &((DpState *)d->state)->x); }
 
 static const float *theta0_of(Dyn *d, int i) {
     DpState *s = d->state;
@@ -217,7 +219,7 @@ static void dp_free(Dyn *d) {
 }
 
 static const DynOps ops = {.pre_forward = pre_forward, .post_backward = post_backward, .update = update,
-                           .post_step = post_step, .eval_begin = eval_begin, .final_index = final_index,
+                           .post_step = post_step, .eval_begin = eval_begin, .snapshot = snapshot, .final_index = final_index,
                            .free = dp_free};
 
 const float *diffpruning_theta0(Dyn *d, int i) { return theta0_of(d, i); }

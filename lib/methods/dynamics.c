@@ -192,17 +192,28 @@ void dyn_masks_init(const Dyn *d, DynMasks *x) {
     x->k = xcalloc(n, sizeof *x->k);
     x->buf = xmalloc(big * sizeof *x->buf);
     x->tmp = xmalloc(big * sizeof *x->tmp);
-    x->have = 0;
+    x->have = x->on = x->kept = 0;
+    x->kidx = xcalloc(n, sizeof *x->kidx);
+    x->kk = xcalloc(n, sizeof *x->kk);
+}
+
+void dyn_masks_snapshot(const Dyn *d, DynMasks *x) {
+    x->kept = x->have && x->on;
+    for (int t = 0; x->kept && t < d->n_enc; t++) {
+        x->kidx[t] = xrealloc(x->kidx[t], (x->k[t] ? x->k[t] : 1) * sizeof **x->kidx);
+        memcpy(x->kidx[t], x->idx[t], x->k[t] * sizeof **x->kidx);
+        x->kk[t] = x->k[t];
+    }
 }
 
 void dyn_masks_free(const Dyn *d, DynMasks *x) {
-    for (int t = 0; t < d->n_enc; t++) free(x->idx[t]);
-    free(x->idx), free(x->k), free(x->buf), free(x->tmp);
+    for (int t = 0; t < d->n_enc; t++) free(x->idx[t]), free(x->kidx[t]);
+    free(x->idx), free(x->k), free(x->buf), free(x->tmp), free(x->kidx), free(x->kk);
 }
 
 int dyn_masks_index(const Dyn *d, const DynMasks *x, int i, const uint32_t **index, size_t *k) {
-    if (!x->have) return 0;
+    if (!x->kept) return 0;
     for (int t = 0; t < d->n_enc; t++)
-        if (d->enc[t] == i) return *index = x->idx[t], *k = x->k[t], 1;
+        if (d->enc[t] == i) return *index = x->kidx[t], *k = x->kk[t], 1;
     return 0;
 }

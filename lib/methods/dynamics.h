@@ -77,8 +77,10 @@ typedef struct DynOps {
     void (*post_step)(Dyn *, long steps, Progress *prog);
     void (*eval_begin)(Dyn *);
     void (*eval_end)(Dyn *);
-    /* The final sparse support of tensor i (the delta then holds only these entries),
-     * 0 when the method has none for it. */
+    /* The trainer keeps the current state (the best snapshot or the last one). */
+    void (*snapshot)(Dyn *);
+    /* The sparse support of tensor i in the kept state (the delta then holds only these
+     * entries), 0 when the method has none for it (a dense state). */
     int (*final_index)(Dyn *, int i, const uint32_t **index, size_t *k);
     void (*free)(Dyn *);
 } DynOps;
@@ -131,10 +133,16 @@ typedef struct DynMasks {
     size_t *k;
     float *buf, *tmp; /* the largest tensor */
     int have;         /* a projection happened */
+    int on;           /* the evaluated state lies on the masks (else dense) */
+    uint32_t **kidx;  /* the masks of the kept state (snapshot) */
+    size_t *kk;
+    int kept;
 } DynMasks;
+/* The snapshot hook over x: the kept state's masks are the current ones if x->on. */
+void dyn_masks_snapshot(const Dyn *d, DynMasks *x);
 void dyn_masks_init(const Dyn *d, DynMasks *x);
 void dyn_masks_free(const Dyn *d, DynMasks *x);
-/* final_index over x: tensor i's mask once there is one. */
+/* final_index over x: tensor i's mask in the kept state. */
 int dyn_masks_index(const Dyn *d, const DynMasks *x, int i, const uint32_t **index, size_t *k);
 
 /* Method constructors (their own files). */
