@@ -70,8 +70,22 @@ sched_n = $(if $(SCHEDULE_EPOCHS),n=$$$$(( $(SCHEDULE_EPOCHS) * (($$$$($(BIN)/in
 sched_opts = $(if $(SCHEDULE_EPOCHS),--schedule-steps $$$$n --max-steps $$$$(( $$$$n < 16777216 ? $$$$n : 16777216 )))
 tok_args = $(if $(TOKENIZE_ARGS_$(1)),$(TOKENIZE_ARGS_$(1)),$(call TOKENIZE_ARGS,$(1)))
 
+# The moving-mask baselines are masktrain's dynamics (--method) on the whole model's plan
+# (sam-select --method full); childtuning-d is a static plan: the Fisher Σg² of one epoch of
+# per-batch clipped gradients (gradacc --reduce sumsq --clip 1.0, grads/TASK-sSEED.ctd),
+# the global top RATIO (sam-select --method fisher --scope global), plain masked training.
+DYN_METHODS = mixout diffpruning childpruning childtuning-f magpruning
+plan_of = $(if $(filter $(DYN_METHODS),$(1)),full,$(if $(filter childtuning-d,$(1)),fisher,$(1)))
+mt_dyn = $(if $(filter $(DYN_METHODS),$(1)),--method $(1) --ratio $(2))
+SS_OPTS_childtuning-d ?= --scope global
+EV_OPTS_childtuning-d ?= --method childtuning-d
+# Per dynamics method masktrain options (the authors' settings are masktrain's defaults).
+MT_OPTS_mixout ?=
+MT_OPTS_diffpruning ?=
+MT_OPTS_childpruning ?=
+
 # Which gradient reduction a method reads; methods without gradients read the model.
-reduce_of = $(if $(filter sam,$(1)),sum,$(if $(filter fisher,$(1)),sumsq,$(if $(filter abs,$(1)),abs,)))
+reduce_of = $(if $(filter sam,$(1)),sum,$(if $(filter fisher,$(1)),sumsq,$(if $(filter abs,$(1)),abs,$(if $(filter childtuning-d,$(1)),ctd,))))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -110,19 +124,19 @@ $(OUT)/data/%/test.ex: $(DATA)/%/test.jsonl
 define RUN_RULES
 $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4)).metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(OUT)/data/$(1)/test.ex
 	@mkdir -p $$(@D)
-	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(OUT)/data/$(1)/test.ex -o $$@
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(EV_OPTS_$(2)) $(OUT)/data/$(1)/test.ex -o $$@
 
 $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta $(call train_set,$(1),$(4))
 	@mkdir -p $$(@D)
-	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) --split train $(call train_set,$(1),$(4)) -o $$@
+	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(EV_OPTS_$(2)) --split train $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
 	@mkdir -p $$(@D)
-	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
+	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(call mt_dyn,$(2),$(3)) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
 	@mkdir -p $$(@D)
-	$(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) $(SS_OPTS_$(2)) -o $$@
+	$(BIN)/sam-select --method $(call plan_of,$(2)) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) $(SS_OPTS_$(2)) -o $$@
 endef
 
 # The training set of a run: the task's train split, or its perturbed copy under TAG=dropF.
@@ -134,6 +148,14 @@ $(OUT)/grads/$(1)-s$(2)$(sfx).$(3): $(call train_set,$(1),$(2))
 	$(BIN)/gradacc --model $(MODEL) --steps $(call burnin_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --threads $(THREADS) -q $(GA_OPTS) $$< -o $$@
 endef
 
+# ChildTuning-D's Fisher: one epoch (⌈N / BATCH⌉ batches, counted at run time), clipped.
+define CTD_RULES
+$(OUT)/grads/$(1)-s$(2)$(sfx).ctd: $(call train_set,$(1),$(2))
+	@mkdir -p $$(@D)
+	n=$$$$(( ($$$$($(BIN)/inspect --json $$< | tail -n 1 | tr -dc 0-9) + $(BATCH) - 1) / $(BATCH) )) && \
+	$(BIN)/gradacc --model $(MODEL) --steps $$$$n --batch $(BATCH) --seed $(2) --reduce sumsq --clip 1.0 --threads $(THREADS) -q $(GA_OPTS) $$< -o $$@
+endef
+
 define DROP_RULES
 $(OUT)/data/$(1)/train-$(TAG)-s$(2).ex: $(DATA)/$(1)/train.jsonl
 	@mkdir -p $$(@D)
@@ -142,4 +164,5 @@ endef
 
 $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),$(eval $(call RUN_RULES,$(t),$(m),$(r),$(s)))))))
 $(foreach t,$(TASKS),$(foreach s,$(SEEDS),$(foreach g,sum sumsq abs,$(eval $(call GRAD_RULES,$(t),$(s),$(g))))))
+$(foreach t,$(TASKS),$(foreach s,$(SEEDS),$(eval $(call CTD_RULES,$(t),$(s)))))
 $(if $(TAG),$(foreach t,$(TASKS),$(foreach s,$(SEEDS),$(eval $(call DROP_RULES,$(t),$(s))))))
