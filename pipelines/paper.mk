@@ -11,6 +11,11 @@
 #   fig4     stability vs performance over table1's runs (Spearman ρ of the ranks by std and
 #            by mean): OUT/fig4.{txt,tsv,svg}
 #   masks    overlaps and locations of the table1 masks: OUT/masks.txt
+#   table3   measured training time per method and task from table1's runs (the deltas'
+#            training.train_seconds): OUT/table3.txt
+#   fig3     DiffPruning on FIG3_TASK (cb) re-projected every FIG3_EVERY (600) steps for
+#            FIG3_STEPS (3000): the loss with the re-projection steps marked and the masks'
+#            Jaccard overlaps beside them: OUT/fig3.{tsv,svg,masks.txt}
 # Everything resumes: rerun the same target after an interruption.  Run only a part with
 # TASKS=…, METHODS=…, SEEDS=… (e.g. SEEDS="1 2 3" for a first look).
 #
@@ -31,9 +36,11 @@ MODEL   ?= $(error MODEL=dir is required (roberta-base: pipelines/fetch-roberta.
 DATA    ?= $(error DATA=dir is required (e.g. ../shared/data/tasks))
 OUT     ?= paper
 TASKS   ?= cola stsb mrpc rte cb copa wsc
-# the methods of Table 1 that sparsetune has so far (FullTuning, Random, BitFit, MagPruning,
-# Adapter, LoRA, SAM)
-METHODS ?= full random bitfit magnitude adapter lora sam
+# the ten methods of Table 1: FullTuning, Random, MixOut, BitFit, MagPruning, Adapter, LoRA,
+# DiffPruning, ChildPruning, SAM.  MagPruning is the authors' (magnitude of the pre-trained
+# weights, sam-select) unless PRESET=paper (the paper code's: after a full fine-tuning burn-in).
+METHODS_MAG = $(if $(filter paper,$(PRESET)),magpruning,magnitude)
+METHODS ?= full random mixout bitfit $(METHODS_MAG) adapter lora diffpruning childpruning sam
 # The structural baselines: PRESET=authors (default) runs them with their authors' settings
 # (run.mk's SS_OPTS_lora / MT_OPTS_lora ...), PRESET=paper as the paper's code did (PAPER.md):
 # LoRA on all six Linears of every layer, alpha 1, B kaiming-initialised, the head frozen, the
@@ -41,8 +48,15 @@ METHODS ?= full random bitfit magnitude adapter lora sam
 PRESET  ?= authors
 ifeq ($(PRESET),paper)
 STRUCT_OPTS = SS_OPTS_lora="--targets all --rank 7 --alpha 1 --lora-init-b kaiming --freeze-head" \
-              MT_OPTS_lora= MT_OPTS_adapter=
+              MT_OPTS_lora= MT_OPTS_adapter= \
+              MT_OPTS_mixout="$(MIXOUT_PAPER)" MT_OPTS_diffpruning="$(DIFF_PAPER)" \
+              MT_OPTS_magpruning="--burnin 499"
 endif
+# The paper code's moving-mask baselines (PAPER.md "The baselines, exactly"): MixOut only at
+# evaluation (p = 1 - ratio), DiffPruning with a ±3 stretch, sigmoid(randn) gates, λ = 1 on the
+# mean gate and the mask = top |α| after 500 steps; MagPruning after burnin - 1 = 499 steps.
+MIXOUT_PAPER = --mixout-variant eval
+DIFF_PAPER   = --gate-stretch 3 --alpha-init randn --l0-weight 1 --l0-mean --project-by alpha --burnin 500
 SEEDS   ?= 1 2 3 4 5 6 7 8 9 10
 RATIO   ?= 0.005
 RATIOS_FIG5 ?= 0.0002 0.0005 0.001 0.002 0.005 0.01 0.02 0.05 0.1 0.2
@@ -64,8 +78,15 @@ sweep = $(here)sweep.sh BIN=$(BIN) MODEL=$(MODEL) DATA=$(DATA) TASKS="$(TASKS)" 
 stats = $(BIN)/stats
 plot  = gnuplot -e "infile='$(1)'; outfile='$(2)'" $(here)$(3)
 
-.PHONY: table1 table2 fig5 fig4 masks all
-all: table1 table2 fig5 fig4 masks
+FIG3_TASK  ?= cb
+FIG3_EVERY ?= 600
+FIG3_STEPS ?= 3000
+FIG3_SEED  ?= 1
+FIG3_OPTS  ?=
+FIG3_DIFF  ?= $(DIFF_PAPER)
+
+.PHONY: table1 table2 table3 fig3 fig5 fig4 masks all
+all: table1 table2 table3 fig3 fig5 fig4 masks
 
 table1:
 	@mkdir -p $(OUT)
@@ -102,3 +123,24 @@ fig4: table1
 
 masks: table1
 	$(stats) --masks $(OUT)/runs/masks/*-r$(RATIO)-s*.mask -o $(OUT)/masks.txt
+
+table3: table1
+	python3 $(here)table3.py $(BIN) $(OUT)/runs/deltas/*-r$(RATIO)-s*[0-9].delta > $(OUT)/table3.txt
+	grep -v '^tsv' $(OUT)/table3.txt
+
+# Figure 3 with the paper code's DiffPruning (the figure is from its runs), the mask
+# re-projected every FIG3_EVERY steps; the last state is kept (no early stopping).
+F3 = $(OUT)/fig3
+fig3:
+	@mkdir -p $(F3)
+	$(MAKE) -s -f $(here)run.mk BIN=$(BIN) MODEL=$(MODEL) DATA=$(DATA) OUT=$(OUT)/runs TASKS=$(FIG3_TASK) $(PROTOCOL_RUN) $(EXTRA) data
+	$(BIN)/sam-select --method full --model $(MODEL) -o $(F3)/full.mask
+	$(BIN)/masktrain --model $(MODEL) --mask $(F3)/full.mask --dev $(OUT)/runs/data/$(FIG3_TASK)/dev.ex \
+	  --seed $(FIG3_SEED) -q $(PROTOCOL_MT) --method diffpruning $(FIG3_DIFF) --reproject-every $(FIG3_EVERY) \
+	  --max-steps $(FIG3_STEPS) --keep last $(MT_OPTS) $(FIG3_OPTS) --log $(F3)/train.log --mask-log $(F3)/masks.mlog \
+	  $(OUT)/runs/data/$(FIG3_TASK)/train.ex -o $(F3)/fig3.delta
+	$(stats) --curves --mask-log $(F3)/masks.mlog $(F3)/train.log -o $(OUT)/fig3.tsv
+	$(stats) --masks $(F3)/masks.mlog -o $(OUT)/fig3.masks.txt
+	$(call plot,$(OUT)/fig3.tsv,$(OUT)/fig3.svg,plot-curves.gp)
+	@echo "re-projections: step, loss at the step, Jaccard with the previous and the final mask"
+	@awk -F'\t' 'NR > 1 && $$5 == 1 {printf "%8d  loss %.4f  J(prev) %-8s J(final) %s\n", $$2, $$3, ($$6 == "" ? "-" : $$6), $$7}' $(OUT)/fig3.tsv

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curves.h"
 #include "maskset.h"
 #include "report.h"
 #include "runs.h"
@@ -12,6 +13,7 @@
 static void usage(void) {
     printf("Usage: %s [OPTIONS] [METRICS...]\n"
            "       %s --masks [--include-head] [OPTIONS] MASK...\n"
+           "       %s --curves [--mask-log MLOG] [-o FILE] LOG...\n"
            "Aggregate metrics streams (from evaluate) into the paper's tables: per method and\n"
            "task the mean \u00b1 std over seeds of 100 \u00d7 the headline metric, [1][2][3] marks, AVG.\n"
            "With no file, or when a file is -, read standard input.\n"
@@ -26,6 +28,10 @@ static void usage(void) {
            "      --masks            operands are mask streams: Jaccard overlaps and where the\n"
            "                         selected entries sit (layers, matrix types)\n"
            "      --include-head     --masks: keep classifier.* / lm_head.* tensors\n"
+           "      --curves           operands are masktrain --log files: a TSV of step, loss,\n"
+           "                         dev metric and the re-projection steps (Figure 3)\n"
+           "      --mask-log MLOG    --curves: the run's masktrain --mask-log; each projection\n"
+           "                         gets the Jaccard overlap with the previous and final mask\n"
            "Selection:\n"
            "      --split SPLIT      test (default), dev or train\n"
            "      --ratio P          only runs with sparsity ratio P\n"
@@ -45,7 +51,7 @@ static void usage(void) {
            "\n"
            "Exit status: 0 on success, 1 on bad input (not a metrics/mask stream, truncated,\n"
            "a malformed or duplicate run, no runs selected), 2 on usage errors.  See man 1 stats.\n",
-           st_progname, st_progname);
+           st_progname, st_progname, st_progname);
 }
 
 /* "a,b,c" → array of strings (the copy is kept for the whole run). */
@@ -67,9 +73,10 @@ int main(int argc, char **argv) {
     o.filter.split = "test";
     o.filter.tag = ""; /* untagged runs: the main experiment, not the perturbation runs */
     const char *output = NULL;
-    int masks = 0, include_head = 0;
+    int masks = 0, include_head = 0, curves = 0;
+    const char *mask_log = NULL;
     enum {
-        O_TABLE = 256, O_TTEST, O_REF, O_EQVAR, O_STAB, O_SWEEP, O_MASKS, O_HEAD, O_SPLIT,
+        O_TABLE = 256, O_TTEST, O_REF, O_EQVAR, O_STAB, O_SWEEP, O_MASKS, O_HEAD, O_CURVES, O_MLOG, O_SPLIT,
         O_RATIO, O_TAG, O_TASKS, O_METHODS, O_METRIC, O_SCALE, O_NOMARKS, O_ANYTAG
     };
     static const struct option longopts[] = {
@@ -77,6 +84,7 @@ int main(int argc, char **argv) {
         {"ref", required_argument, NULL, O_REF},     {"equal-var", no_argument, NULL, O_EQVAR},
         {"stability", no_argument, NULL, O_STAB},    {"sweep", no_argument, NULL, O_SWEEP},
         {"masks", no_argument, NULL, O_MASKS},       {"include-head", no_argument, NULL, O_HEAD},
+        {"curves", no_argument, NULL, O_CURVES},     {"mask-log", required_argument, NULL, O_MLOG},
         {"split", required_argument, NULL, O_SPLIT}, {"ratio", required_argument, NULL, O_RATIO},
         {"tag", required_argument, NULL, O_TAG},     {"any-tag", no_argument, NULL, O_ANYTAG},     {"tasks", required_argument, NULL, O_TASKS},
         {"methods", required_argument, NULL, O_METHODS},
@@ -96,6 +104,8 @@ int main(int argc, char **argv) {
         case O_SWEEP: o.sweep = 1; break;
         case O_MASKS: masks = 1; break;
         case O_HEAD: include_head = 1; break;
+        case O_CURVES: curves = 1; break;
+        case O_MLOG: mask_log = optarg; break;
         case O_SPLIT:
             /* No "any": a cell mixing test and train values would mean nothing. */
             if (!strcmp(optarg, "test") || !strcmp(optarg, "dev") || !strcmp(optarg, "train"))
@@ -134,6 +144,9 @@ int main(int argc, char **argv) {
         die_usage("--masks compares mask streams; it cannot be combined with --table, --ttest, "
                   "--stability or --sweep");
     if (include_head && !masks) die_usage("--include-head only applies to --masks");
+    if (curves && (masks || o.table || o.ttest || o.stability || o.sweep))
+        die_usage("--curves reads training logs; it cannot be combined with another analysis");
+    if (mask_log && !curves) die_usage("--mask-log only applies to --curves");
 
     int nfiles = argc - optind;
     char *stdin_only[] = {"-"};
@@ -144,7 +157,16 @@ int main(int argc, char **argv) {
     if (dash > 1) die_usage("standard input (-) given %d times", dash);
 
     /* Read everything before opening the output: bad input leaves no file behind. */
-    if (masks) {
+    if (curves) {
+        if (dash) die_usage("--curves reads log files, not standard input");
+        MaskSet s;
+        maskset_init(&s, 0);
+        if (mask_log) maskset_read(&s, mask_log);
+        OutFile *out = out_open(output, 0);
+        for (int i = 0; i < nfiles; i++) curves_write(out->fp, files[i], mask_log ? &s : NULL, i == 0);
+        out_commit(out);
+        maskset_free(&s);
+    } else if (masks) {
         MaskSet s;
         maskset_init(&s, include_head);
         for (int i = 0; i < nfiles; i++) maskset_read(&s, files[i]);

@@ -148,3 +148,27 @@ print('k', k, 'equal')" "$ROOT/tests/tools" "$TT/fisher.g" "$TT/ctd.mask"
   run mt --method diffpruning --checkpoint "$TT/c.ckpt" --max-steps 1
   assert_failure 2
 }
+
+@test "paper.mk: fig3 (scaled down) prints the re-projections with their Jaccard; table3 from the runs' records" {
+  command -v gnuplot > /dev/null || skip "gnuplot not installed (make deps)"
+  T="$TT/paper"
+  mkdir -p "$T"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$T/data/alpha" 48 1
+  ex="STEPS_alpha=2 MAXLEN=48 'TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha'"
+  run make -s -f "$ROOT/pipelines/paper.mk" BIN="$BIN" MODEL="$TT/tiny" DATA="$T/data" OUT="$T/out" \
+    FIG3_TASK=alpha FIG3_EVERY=10 FIG3_STEPS=40 FIG3_DIFF= FIG3_OPTS="--lr 1e-3 --ratio 0.05" MT_OPTS="--eval-every 20" \
+    EXTRA="$ex" fig3
+  [ "$status" -eq 0 ] || { echo "$output" | tail -20; false; }
+  echo "$output"
+  assert_output --partial "re-projections"
+  assert_output --regexp "  30  loss [0-9.]+  J\(prev\) 0?\.[0-9]+"
+  [ -s "$T/out/fig3.svg" ]
+  grep -q "Mask log" "$T/out/fig3.masks.txt"
+  run make -s -f "$ROOT/pipelines/paper.mk" BIN="$BIN" MODEL="$TT/tiny" DATA="$T/data" OUT="$T/out" \
+    TASKS=alpha SEEDS=1 RATIO=0.05 METHODS="full mixout diffpruning childpruning childtuning-d sam" \
+    MT_OPTS="--max-steps 6 --eval-every 3 --burnin 3 --project-every 2" EXTRA="$ex" table3
+  [ "$status" -eq 0 ] || { echo "$output" | tail -20; false; }
+  assert_output --partial "training time in hours"
+  assert_output --partial "childtuning-d"
+  assert_output --partial "diffpruning"
+}
