@@ -275,6 +275,11 @@ int main(int argc, char **argv) {
     if (dev->n == 0) die(o.dev, "no dev examples");
     if (train->type != dev->type || train->num_labels != dev->num_labels)
         die(o.dev, "the dev set's task differs from the training set's");
+    json_t *tl = json_object_get(train->header, "labels"), *dl = json_object_get(dev->header, "labels");
+    if (json_array_size(tl) && json_array_size(dl) && !json_equal(tl, dl)) {
+        char *a = json_dumps(tl, JSON_COMPACT), *b = json_dumps(dl, JSON_COMPACT);
+        die(o.dev, "its labels %s are not the training set's %s (tokenize both with the same --labels)", b, a);
+    }
     for (size_t i = 0; i < train->n; i++)
         if (!train->ex[i].has_label) die(o.input, "record %zu: unlabeled example", i);
 
