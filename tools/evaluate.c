@@ -48,6 +48,7 @@ static void usage(void) {
         "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
         "                         fp32 accumulation and master weights; cuda only)\n"
         "      --threads T         CPU threads\n"
+        "  -q, --quiet             no messages on stderr but errors\n"
         "  -o, --output FILE       write FILE atomically instead of stdout\n"
         "  -h, --help, -V, --version\n"
         "\nMetrics (0-1 scale, jiant's definitions): cola mcc; stsb mean of Pearson and\n"
@@ -59,7 +60,7 @@ typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *export_peft, *export_adapter, *output, *input;
     const char *method, *tag, *device, *precision, *split;
     double ratio;
-    int ratio_given, seed_given, batch, force, arch_given;
+    int ratio_given, seed_given, batch, force, arch_given, quiet;
     HeadArch arch;
     uint64_t seed;
 } Options;
@@ -76,12 +77,13 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"head", required_argument, 0, O_HEAD},     {"split", required_argument, 0, O_SPLIT},
+        {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->batch = 32;
     int c;
-    while ((c = getopt_long(argc, argv, "m:d:b:s:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:d:b:s:qo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'd': o->delta = optarg; break;
@@ -107,6 +109,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_DEVICE: o->device = optarg; break;
         case O_PREC: o->precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
+        case 'q': o->quiet = 1; break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("evaluate (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
@@ -225,7 +228,7 @@ int main(int argc, char **argv) {
     st_set_progname(argv[0]);
     Options o;
     parse_args(argc, argv, &o);
-    ops_select(o.device ? o.device : "auto", o.precision, !o.device);
+    ops_select(o.device ? o.device : "auto", o.precision, o.quiet || !o.device);
 
     ExampleSet *set = exampleset_read(o.input);
     if (set->n == 0) die(o.input, "no examples");

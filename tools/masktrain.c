@@ -26,7 +26,7 @@ static void usage(void) {
         "\n"
         "  -m, --model DIR         base model (HF directory or archive)\n"
         "  -k, --mask FILE         mask stream (sam-select); tensors it omits are frozen\n"
-        "  -d, --dev FILE          dev examples for early stopping\n"
+        "      --dev FILE          dev examples for early stopping\n"
         "  -s, --seed S            data order, dropout, head initialisation (default 0)\n"
         "      --head A            head architecture: jiant (the paper's: the head on the\n"
         "                          pooler's tanh(dense(<s>)); default) or hf (HF's classes);\n"
@@ -116,7 +116,7 @@ static void parse_args(int argc, char **argv, Options *o) {
     o->schedule_steps = -1;
     o->beta1 = 0.9, o->beta2 = 0.999, o->adam_eps = 1e-8, o->weight_decay = 0.01;
     int ch;
-    while ((ch = getopt_long(argc, argv, "m:k:d:s:b:qo:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "m:k:s:b:qo:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'm': o->model = optarg; break;
         case 'k': o->mask = optarg; break;
