@@ -135,6 +135,25 @@ print('k', k, 'equal')" "$ROOT/tests/tools" "$TT/fisher.g" "$TT/ctd.mask"
   assert_output --partial equal
 }
 
+@test "every method from --max-steps 0 --keep last: the base model; metrics name the method" {
+  for m in mixout diffpruning childpruning childtuning-f magpruning; do
+    mt --max-steps 0 --keep last --method $m -o "$TT/z-$m.delta"
+    evaluate --model "$TT/tiny" --delta "$TT/z-$m.delta" "$TT/val.ex" -o "$TT/z-$m.metrics"
+    run inspect --json "$TT/z-$m.metrics"
+    assert_output --partial "\"method\":\"$m\""
+  done
+  mt --max-steps 0 --keep last -o "$TT/z-full.delta"
+  evaluate --model "$TT/tiny" --delta "$TT/z-full.delta" "$TT/val.ex" -o "$TT/z-full.metrics"
+  run python3 -c "$PYREAD
+_, a = delta(sys.argv[2])
+for m in sys.argv[3:]:
+    _, b = delta(m)
+    for n in a:
+        if n.startswith('classifier.'): assert a[n] == b[n], (m, n)
+print('ok')" "$ROOT/tests/tools" "$TT/z-full.delta" "$TT"/z-mixout.delta "$TT"/z-childpruning.delta
+  assert_success
+}
+
 @test "masktrain --method: bad input and usage" {
   run mt --method nosuch --max-steps 1
   assert_failure 2
