@@ -11,8 +11,8 @@
 #   fig4     stability vs performance over table1's runs (Spearman ρ of the ranks by std and
 #            by mean): OUT/fig4.{txt,tsv,svg}
 #   masks    overlaps and locations of the table1 masks: OUT/masks.txt
-#   table3   measured training time per method and task from table1's runs (the deltas'
-#            training.train_seconds): OUT/table3.txt
+#   table3   measured training time per method and task from table1's runs (the last
+#            elapsed_s of each run's masktrain --log, run.mk's logs/): OUT/table3.txt
 #   fig3     DiffPruning on FIG3_TASK (cb) re-projected every FIG3_EVERY (600) steps for
 #            FIG3_STEPS (3000): the loss with the re-projection steps marked and the masks'
 #            Jaccard overlaps beside them: OUT/fig3.{tsv,svg,masks.txt}
@@ -125,7 +125,7 @@ masks: table1
 	$(stats) --masks $(OUT)/runs/masks/*-r$(RATIO)-s*.mask -o $(OUT)/masks.txt
 
 table3: table1
-	python3 $(here)table3.py $(BIN) $(OUT)/runs/deltas/*-r$(RATIO)-s*[0-9].delta > $(OUT)/table3.txt
+	python3 $(here)table3.py $(OUT)/runs/logs/*-r$(RATIO)-s*[0-9].log > $(OUT)/table3.txt
 	grep -v '^tsv' $(OUT)/table3.txt
 
 # Figure 3 with the paper code's DiffPruning (the figure is from its runs), the mask

@@ -11,6 +11,7 @@
 #   grads/TASK-sSEED.{sum,sumsq,abs}              gradacc, burn-in steps STEPS_TASK
 #   masks/TASK-METHOD-rRATIO-sSEED.mask           sam-select
 #   deltas/TASK-METHOD-rRATIO-sSEED.delta         masktrain
+#   logs/TASK-METHOD-rRATIO-sSEED.log             its --log (elapsed_s: paper.mk table3)
 #   metrics/TASK-METHOD-rRATIO-sSEED.metrics      evaluate on test (…-train.metrics on train)
 # With TAG=dropF the names carry "-dropF" after the seed and training uses the perturbed set.
 #
@@ -131,8 +132,8 @@ $(OUT)/metrics/$(call run_name,$(1),$(2),$(3),$(4))-train.metrics: $(OUT)/deltas
 	$(BIN)/evaluate --model $(MODEL) --delta $$< --threads $(THREADS) $(if $(TAG),--tag $(TAG)) $(EV_OPTS_$(2)) --split train $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask $(call train_set,$(1),$(4)) $(OUT)/data/$(1)/dev.ex
-	@mkdir -p $$(@D)
-	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(call mt_dyn,$(2),$(3)) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
+	@mkdir -p $$(@D) $(OUT)/logs
+	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(call mt_dyn,$(2),$(3)) --log $(OUT)/logs/$(call run_name,$(1),$(2),$(3),$(4)).log $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
 
 $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
 	@mkdir -p $$(@D)

@@ -410,9 +410,7 @@ int main(int argc, char **argv) {
     int resuming = c->resume && c->checkpoint && access(c->checkpoint, F_OK) == 0;
     progress_init(&prog, c->max_steps, o.quiet, o.log, resuming);
     TrainResult res;
-    double t_start = now_seconds();
     trainer_run(&t, train, &dev_view, &prog, &res);
-    double train_seconds = now_seconds() - t_start;
     progress_finish(&prog);
 
     json_t *meta = json_object();
@@ -443,7 +441,6 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "labels", json_deep_copy(json_object_get(train->header, "labels")));
     json_t *sum = json_object();
     json_object_set_new(sum, "steps", json_integer(res.steps));
-    json_object_set_new(sum, "train_seconds", json_real(train_seconds)); /* Table 3 */
     json_object_set_new(sum, "best_step", json_integer(res.best_step)); /* -1: no evaluation */
     json_object_set_new(sum, "best_dev_metric", real_or_null(res.best_metric));
     json_object_set_new(sum, "dev_metric", json_deep_copy(json_object_get(dev->header, "metric")));
