@@ -15,7 +15,8 @@ load helper
         "MT_OPTS=--max-steps 40 --eval-every 10")
   JOBS=2 setsid "$ROOT/pipelines/sweep.sh" "${args[@]}" > "$T/first.log" 2>&1 &
   pid=$!
-  for i in $(seq 1 600); do
+  # (up to 5 minutes: a loaded machine is slow, the loop ends as soon as two runs are done)
+  for i in $(seq 1 3000); do
     [ "$(ls "$T/out/metrics/" 2>/dev/null | grep -c '\.metrics$')" -ge 2 ] && break
     sleep 0.1
   done
@@ -71,5 +72,26 @@ overlapping_jobs() {
     awk -F'\t' 'NR > 1 && $7 != 0 { bad = 1 } END { exit bad }' "$log"
     [ "$(overlapping_jobs "$log")" = overlap ] || { cat "$log"; false; }
   done
+  rm -rf "$T"
+}
+
+@test "run.mk pipes the burn-in into sam-select (no gradients kept) unless KEEP_GRADS=1; GRADS_DTYPE=bf16 halves them" {
+  T=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" --seed 1 -o "$T/model"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$T/data/alpha" 32 1
+  common=(BIN="$BIN" MODEL="$T/model" DATA="$T/data" TASKS=alpha METHODS=sam SEEDS=1 RATIOS=0.05
+          STEPS_alpha=2 MAXLEN=48 BATCH=8 "TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha")
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/pipe" masks
+  [ -s "$T/pipe/masks/alpha-sam-r0.05-s1.mask" ]
+  [ -z "$(ls -A "$T/pipe/grads" 2>/dev/null)" ]
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/keep" KEEP_GRADS=1 masks
+  [ -s "$T/keep/grads/alpha-s1.sum" ]
+  # the same selection either way
+  cmp <(inspect --json "$T/pipe/masks/alpha-sam-r0.05-s1.mask" | sed 1d) \
+      <(inspect --json "$T/keep/masks/alpha-sam-r0.05-s1.mask" | sed 1d)
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/half" KEEP_GRADS=1 GRADS_DTYPE=bf16 grads
+  inspect --json "$T/half/grads/alpha-s1.sum" | sed -n 2p | grep -q '"dtype":"bf16"'
+  a=$(stat -c %s "$T/keep/grads/alpha-s1.sum") b=$(stat -c %s "$T/half/grads/alpha-s1.sum")
+  [ "$b" -lt $((a * 6 / 10)) ]
   rm -rf "$T"
 }
