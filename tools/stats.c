@@ -1,10 +1,12 @@
 /* stats — aggregate metrics streams into the paper's tables (Table 1, t-tests, stability,
- * sparsity sweep) or compare mask streams.  See man 1 stats; the logic is in lib/report.c. */
+ * sparsity sweep), compare mask streams, or count the tunable parameters of deltas (Table 4).
+ * See man 1 stats; the logic is in lib/report.c. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "maskset.h"
+#include "paramset.h"
 #include "report.h"
 #include "runs.h"
 #include "util.h"
@@ -12,6 +14,7 @@
 static void usage(void) {
     printf("Usage: %s [OPTIONS] [METRICS...]\n"
            "       %s --masks [--include-head] [OPTIONS] MASK...\n"
+           "       %s --params [--include-head] [OPTIONS] DELTA...\n"
            "Aggregate metrics streams (from evaluate) into the paper's tables: per method and\n"
            "task the mean \u00b1 std over seeds of 100 \u00d7 the headline metric, [1][2][3] marks, AVG.\n"
            "With no file, or when a file is -, read standard input.\n"
@@ -25,7 +28,10 @@ static void usage(void) {
            "      --sweep            mean \u00b1 std per ratio, test and train (Figure 5)\n"
            "      --masks            operands are mask streams: Jaccard overlaps and where the\n"
            "                         selected entries sit (layers, matrix types)\n"
-           "      --include-head     --masks: keep classifier.* / lm_head.* tensors\n"
+           "      --params           operands are delta streams: tunable parameters per method\n"
+           "                         as %% of the base model (Table 4)\n"
+           "      --include-head     --masks: keep classifier.* / lm_head.* tensors;\n"
+           "                         --params: count the head as tunable\n"
            "Selection:\n"
            "      --split SPLIT      test (default), dev or train\n"
            "      --ratio P          only runs with sparsity ratio P\n"
@@ -43,9 +49,9 @@ static void usage(void) {
            "  -h, --help             show this help and exit\n"
            "  -V, --version          show the version and exit\n"
            "\n"
-           "Exit status: 0 on success, 1 on bad input (not a metrics/mask stream, truncated,\n"
+           "Exit status: 0 on success, 1 on bad input (not a metrics/mask/delta stream, truncated,\n"
            "a malformed or duplicate run, no runs selected), 2 on usage errors.  See man 1 stats.\n",
-           st_progname, st_progname);
+           st_progname, st_progname, st_progname);
 }
 
 /* "a,b,c" → array of strings (the copy is kept for the whole run). */
@@ -67,16 +73,17 @@ int main(int argc, char **argv) {
     o.filter.split = "test";
     o.filter.tag = ""; /* untagged runs: the main experiment, not the perturbation runs */
     const char *output = NULL;
-    int masks = 0, include_head = 0;
+    int masks = 0, params = 0, include_head = 0;
     enum {
         O_TABLE = 256, O_TTEST, O_REF, O_EQVAR, O_STAB, O_SWEEP, O_MASKS, O_HEAD, O_SPLIT,
-        O_RATIO, O_TAG, O_TASKS, O_METHODS, O_METRIC, O_SCALE, O_NOMARKS, O_ANYTAG
+        O_RATIO, O_TAG, O_TASKS, O_METHODS, O_METRIC, O_SCALE, O_NOMARKS, O_ANYTAG, O_PARAMS
     };
     static const struct option longopts[] = {
         {"table", no_argument, NULL, O_TABLE},       {"ttest", no_argument, NULL, O_TTEST},
         {"ref", required_argument, NULL, O_REF},     {"equal-var", no_argument, NULL, O_EQVAR},
         {"stability", no_argument, NULL, O_STAB},    {"sweep", no_argument, NULL, O_SWEEP},
         {"masks", no_argument, NULL, O_MASKS},       {"include-head", no_argument, NULL, O_HEAD},
+        {"params", no_argument, NULL, O_PARAMS},
         {"split", required_argument, NULL, O_SPLIT}, {"ratio", required_argument, NULL, O_RATIO},
         {"tag", required_argument, NULL, O_TAG},     {"any-tag", no_argument, NULL, O_ANYTAG},     {"tasks", required_argument, NULL, O_TASKS},
         {"methods", required_argument, NULL, O_METHODS},
@@ -95,6 +102,7 @@ int main(int argc, char **argv) {
         case O_STAB: o.stability = 1; break;
         case O_SWEEP: o.sweep = 1; break;
         case O_MASKS: masks = 1; break;
+        case O_PARAMS: params = 1; break;
         case O_HEAD: include_head = 1; break;
         case O_SPLIT:
             /* No "any": a cell mixing test and train values would mean nothing. */
@@ -133,7 +141,11 @@ int main(int argc, char **argv) {
     if (masks && (o.table || o.ttest || o.stability || o.sweep))
         die_usage("--masks compares mask streams; it cannot be combined with --table, --ttest, "
                   "--stability or --sweep");
-    if (include_head && !masks) die_usage("--include-head only applies to --masks");
+    if (params && (masks || o.table || o.ttest || o.stability || o.sweep))
+        die_usage("--params counts the parameters of delta streams; it cannot be combined with "
+                  "--masks, --table, --ttest, --stability or --sweep");
+    if (include_head && !masks && !params)
+        die_usage("--include-head only applies to --masks and --params");
 
     int nfiles = argc - optind;
     char *stdin_only[] = {"-"};
@@ -144,7 +156,16 @@ int main(int argc, char **argv) {
     if (dash > 1) die_usage("standard input (-) given %d times", dash);
 
     /* Read everything before opening the output: bad input leaves no file behind. */
-    if (masks) {
+    if (params) {
+        ParamSet s;
+        paramset_init(&s, include_head);
+        for (int i = 0; i < nfiles; i++) paramset_read(&s, files[i]);
+        paramset_rows(&s);
+        OutFile *out = out_open(output, 0);
+        report_params(out->fp, &s, &o);
+        out_commit(out);
+        paramset_free(&s);
+    } else if (masks) {
         MaskSet s;
         maskset_init(&s, include_head);
         for (int i = 0; i < nfiles; i++) maskset_read(&s, files[i]);
