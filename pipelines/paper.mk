@@ -11,6 +11,8 @@
 #   fig4     stability vs performance over table1's runs (Spearman ρ of the ranks by std and
 #            by mean): OUT/fig4.{txt,tsv,svg}
 #   masks    overlaps and locations of the table1 masks: OUT/masks.txt
+#   table4   tunable parameters per method, % of the base model, counted from table1's deltas
+#            (stats --params): OUT/table4.{txt,md,tsv}
 # Everything resumes: rerun the same target after an interruption.  Run only a part with
 # TASKS=…, METHODS=…, SEEDS=… (e.g. SEEDS="1 2 3" for a first look).
 #
@@ -64,8 +66,8 @@ sweep = $(here)sweep.sh BIN=$(BIN) MODEL=$(MODEL) DATA=$(DATA) TASKS="$(TASKS)" 
 stats = $(BIN)/stats
 plot  = gnuplot -e "infile='$(1)'; outfile='$(2)'" $(here)$(3)
 
-.PHONY: table1 table2 fig5 fig4 masks all
-all: table1 table2 fig5 fig4 masks
+.PHONY: table1 table2 fig5 fig4 masks table4 all
+all: table1 table2 fig5 fig4 masks table4
 
 table1:
 	@mkdir -p $(OUT)
@@ -102,3 +104,11 @@ fig4: table1
 
 masks: table1
 	$(stats) --masks $(OUT)/runs/masks/*-r$(RATIO)-s*.mask -o $(OUT)/masks.txt
+
+# table1's deltas (untagged: not table2's perturbation runs), expanded when the recipe runs
+table4_deltas = $(foreach s,$(SEEDS),$(wildcard $(OUT)/runs/deltas/*-r$(RATIO)-s$(s).delta))
+table4: table1
+	$(stats) --params $(table4_deltas) -o $(OUT)/table4.txt
+	$(stats) --params --format markdown $(table4_deltas) -o $(OUT)/table4.md
+	$(stats) --params --format tsv $(table4_deltas) -o $(OUT)/table4.tsv
+	cat $(OUT)/table4.txt
