@@ -126,7 +126,9 @@ ExampleSet *exampleset_read(const char *path) {
     if (type < 0) die(st_reader_name(r), "header: missing or unknown task_type");
     s->type = (TaskType)type;
     json_t *nl = json_object_get(s->header, "num_labels");
-    if (!json_is_integer(nl) || json_integer_value(nl) < 1)
+    /* 0: unlabeled examples that name no classes (evaluate takes the delta's) */
+    int unlabeled = json_is_false(json_object_get(s->header, "labeled"));
+    if (!json_is_integer(nl) || json_integer_value(nl) < (unlabeled ? 0 : 1))
         die(st_reader_name(r), "header: missing or invalid num_labels");
     s->num_labels = (int)json_integer_value(nl);
     json_t *pad = json_object_get(s->header, "pad_id");

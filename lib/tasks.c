@@ -86,8 +86,8 @@ TaskSpec *task_generic(const char *text_fields, const char *label_field, const c
     t->text_b = nf == 2 ? fields[1] : NULL;
     free(fields);
     if (regression && labels) die_usage("--labels and --regression exclude each other");
-    if ((regression || labels) && !label_field)
-        die_usage("--labels/--regression need --label-field");
+    /* without --label-field the examples are unlabeled; --labels/--regression still say what
+     * they will be predicted as (names for the predictions) */
     t->label_field = dup_or_null(label_field);
     if (regression) {
         t->type = TASK_REGRESSION;

@@ -48,6 +48,7 @@ static void usage(void) {
         "      --precision P      matrix products in fp32 (default), tf32 or bf16 (bf16 operands,\n"
         "                         fp32 accumulation and master weights; cuda only)\n"
         "      --threads T         CPU threads\n"
+        "  -q, --quiet             no messages on stderr but errors\n"
         "  -o, --output FILE       write FILE atomically instead of stdout\n"
         "  -h, --help, -V, --version\n"
         "\nMetrics (0-1 scale, jiant's definitions): cola mcc; stsb mean of Pearson and\n"
@@ -59,7 +60,7 @@ typedef struct Options {
     const char *model, *delta, *predictions, *export_dir, *export_peft, *export_adapter, *output, *input;
     const char *method, *tag, *device, *precision, *split;
     double ratio;
-    int ratio_given, seed_given, batch, force, arch_given;
+    int ratio_given, seed_given, batch, force, arch_given, quiet;
     HeadArch arch;
     uint64_t seed;
 } Options;
@@ -76,12 +77,13 @@ static void parse_args(int argc, char **argv, Options *o) {
         {"tag", required_argument, 0, O_TAG},     {"force", no_argument, 0, O_FORCE},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"head", required_argument, 0, O_HEAD},     {"split", required_argument, 0, O_SPLIT},
+        {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->batch = 32;
     int c;
-    while ((c = getopt_long(argc, argv, "m:d:b:s:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:d:b:s:qo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'd': o->delta = optarg; break;
@@ -107,6 +109,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_DEVICE: o->device = optarg; break;
         case O_PREC: o->precision = optarg; break;
         case O_THREADS: omp_set_num_threads((int)parse_long("--threads", optarg, 1, 4096)); break;
+        case 'q': o->quiet = 1; break;
         case 'o': o->output = optarg; break;
         case 'h': usage(); exit(0);
         case 'V': printf("evaluate (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
@@ -159,6 +162,32 @@ static void export_adapter(const Options *o, const Model *m, json_t *dhead, cons
     adapter_export_hub(m, &c, base_name(o->model), json_object_get(set->header, "labels"), o->export_adapter);
 }
 
+/* The delta's classes must be the examples' (same names, same order): a label map of another
+ * split or task would be applied silently otherwise.  Streams without names are not checked. */
+static void check_labels(const ExampleSet *set, json_t *dhead, const char *input, const char *delta) {
+    json_t *nl = json_object_get(dhead, "num_labels");
+    if (json_is_integer(nl) && json_integer_value(nl) != set->num_labels)
+        die(input, "the delta was trained for %lld labels, these examples have %d (%s)",
+            (long long)json_integer_value(nl), set->num_labels, delta);
+    json_t *want = json_object_get(dhead, "labels"), *have = json_object_get(set->header, "labels");
+    if (!json_array_size(want) || !json_array_size(have) || json_equal(want, have)) return;
+    char *w = json_dumps(want, JSON_COMPACT), *h = json_dumps(have, JSON_COMPACT);
+    die(input, "the delta was trained for the labels %s (in this order), these examples have %s; "
+        "tokenize them with --labels in the training order (%s)", w, h, delta);
+}
+
+/* Unlabeled classification examples that name no classes (tokenize without --labels) are
+ * predicted as the delta's classes. */
+static void adopt_labels(ExampleSet *set, json_t *dhead, const char *input, const char *delta) {
+    json_t *nl = json_object_get(dhead, "num_labels"), *names = json_object_get(dhead, "labels");
+    if (set->type != TASK_CLASSIFICATION || set->num_labels != 0) return;
+    if (!json_is_integer(nl))
+        die(input, "the examples name no classes and the delta %s does not say how many: tokenize "
+            "them with --labels", delta);
+    set->num_labels = (int)json_integer_value(nl);
+    if (json_is_array(names)) json_object_set(set->header, "labels", names);
+}
+
 /* A number or string of the delta header, for the labels of the metrics record. */
 static json_t *delta_field(const DeltaInfo *d, const char *key) {
     return d->header ? json_object_get(d->header, key) : NULL;
@@ -172,9 +201,13 @@ static void write_predictions(const Options *o, const ExampleSet *set, const Pre
     json_object_set_new(meta, "task_type", json_string(task_type_name(set->type)));
     json_object_set_new(meta, "labels", json_deep_copy(json_object_get(set->header, "labels")));
     StWriter *w = st_writer_open(out->fp, "predictions", meta, prov);
+    json_t *names = json_object_get(set->header, "labels");
     for (size_t i = 0; i < set->n; i++) {
         const Example *e = &set->ex[i];
-        st_record_begin(w, 3 + (e->has_label ? 1 : 0));
+        /* the predicted class's name, where the examples name their classes */
+        const char *name = set->type == TASK_REGRESSION ? NULL
+                           : json_string_value(json_array_get(names, (size_t)p->pred[i]));
+        st_record_begin(w, 3 + (e->has_label ? 1 : 0) + (name ? 1 : 0));
         st_put_uint(w, "idx", e->idx);
         if (set->type == TASK_REGRESSION) {
             if (e->has_label) st_put_double(w, "label", e->target);
@@ -182,6 +215,7 @@ static void write_predictions(const Options *o, const ExampleSet *set, const Pre
         } else {
             if (e->has_label) st_put_int(w, "label", e->label);
             st_put_int(w, "pred", p->pred[i]);
+            if (name) st_put_str(w, "pred_label", name);
         }
         st_put_bin(w, "scores", p->scores + i * (size_t)p->n_scores, (size_t)p->n_scores * sizeof(float));
     }
@@ -194,11 +228,16 @@ int main(int argc, char **argv) {
     st_set_progname(argv[0]);
     Options o;
     parse_args(argc, argv, &o);
-    ops_select(o.device ? o.device : "auto", o.precision, !o.device);
-    OutFile *out = out_open(o.output, 1);
+    ops_select(o.device ? o.device : "auto", o.precision, o.quiet || !o.device);
 
     ExampleSet *set = exampleset_read(o.input);
     if (set->n == 0) die(o.input, "no examples");
+    size_t n_labeled = 0;
+    for (size_t i = 0; i < set->n; i++) n_labeled += set->ex[i].has_label;
+    /* Unlabeled examples (tokenize --no-labels): predictions only, no metrics stream. */
+    if (!n_labeled && !o.predictions)
+        die(o.input, "no labeled examples to score; to predict, write --predictions FILE");
+    OutFile *out = n_labeled ? out_open(o.output, 1) : NULL;
     DeltaInfo d = {0};
     json_t *dhead = NULL; /* the delta's header: its structure (LoRA, adapters) */
     if (o.delta) {
@@ -214,6 +253,8 @@ int main(int argc, char **argv) {
         o.arch = trained;
         dhead = json_deep_copy(st_reader_header(r));
         st_reader_close(r);
+        adopt_labels(set, dhead, o.input, o.delta);
+        check_labels(set, dhead, o.input, o.delta);
     }
     /* An exported model evaluated on its own: the architecture it was exported with. */
     if (!o.delta && !o.arch_given) o.arch = export_arch_of_dir(o.model, o.arch);
@@ -230,10 +271,9 @@ int main(int argc, char **argv) {
 
     Predictions p;
     predict_set(m, set, o.batch, &p);
-    MetricResult res;
+    MetricResult res = {0};
     char err[512];
-    int scored = predictions_score(set, &p, &res, err, sizeof err) == 0;
-    if (!scored) die(o.input, "%s", err);
+    if (n_labeled && predictions_score(set, &p, &res, err, sizeof err) != 0) die(o.input, "%s", err);
 
     json_t *upstream = json_object_get(set->header, "provenance");
     json_t *entry = prov_entry(argc, argv);
@@ -245,7 +285,7 @@ int main(int argc, char **argv) {
     const char *task = json_string_value(json_object_get(set->header, "task"));
     json_t *meta = json_object();
     json_object_set_new(meta, "task", json_string(task ? task : "custom"));
-    json_object_set_new(meta, "metric", json_string(res.metric));
+    json_object_set_new(meta, "metric", json_string(res.metric ? res.metric : "none"));
     json_object_set_new(meta, "model_sha256", json_string(mi.sha256));
     json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
     json_object_set_new(meta, "device", json_string(ops_device_label()));
@@ -268,9 +308,7 @@ int main(int argc, char **argv) {
     json_t *comp = json_object();
     for (int i = 0; i < res.n_components; i++) json_object_set_new(comp, res.name[i], json_real(res.comp[i]));
     json_object_set_new(rec, "components", comp);
-    json_object_set_new(rec, "metric_name", json_string(res.metric));
-    size_t n_labeled = 0;
-    for (size_t i = 0; i < set->n; i++) n_labeled += set->ex[i].has_label;
+    json_object_set_new(rec, "metric_name", json_string(res.metric ? res.metric : "none"));
     json_object_set_new(rec, "n", json_integer((json_int_t)n_labeled));
     json_object_set_new(rec, "loss", json_real(p.loss));
     json_t *split = json_object_get(set->header, "split");
@@ -287,10 +325,12 @@ int main(int argc, char **argv) {
     if (o.export_peft) export_peft(&o, m, &mi, dhead);
     if (o.export_adapter) export_adapter(&o, m, dhead, set);
 
-    StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
-    st_write_json_record(w, rec);
-    st_writer_close(w);
-    out_commit(out);
+    if (out) {
+        StWriter *w = st_writer_open(out->fp, "metrics", meta, prov);
+        st_write_json_record(w, rec);
+        st_writer_close(w);
+        out_commit(out);
+    }
 
     json_decref(rec);
     json_decref(meta);

@@ -34,7 +34,7 @@ static void usage(void) {
         "                           unless the architecture has none for the task head (hf\n"
         "                           classification, regression, span: HF's classes)\n"
         "      --num-labels N       classes of the head (default 2)\n"
-        "      --seed S             seed of the weights (Philox, default 0)\n"
+        "  -s, --seed S             seed of the weights (Philox, default 0)\n"
         "  -h, --help, -V, --version\n"
         "\nWeights follow HF's _init_weights: normal(0, 0.02) for Linear and embedding weights,\n"
         "zero biases and padding row, LayerNorm weight 1 and bias 0.  See init-model(1).\n");
@@ -60,8 +60,7 @@ static int count_vocab(const char *json_text, size_t len, const char *where) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_PRESET = 256, O_LAYERS, O_HIDDEN, O_HEADS, O_INTER, O_MAXPOS, O_HEAD, O_TASK_HEAD, O_NLABELS,
-           O_SEED };
+    enum { O_PRESET = 256, O_LAYERS, O_HIDDEN, O_HEADS, O_INTER, O_MAXPOS, O_HEAD, O_TASK_HEAD, O_NLABELS };
     static const struct option longopts[] = {
         {"vocab", required_argument, 0, 'v'},         {"output", required_argument, 0, 'o'},
         {"preset", required_argument, 0, O_PRESET},   {"layers", required_argument, 0, O_LAYERS},
@@ -70,7 +69,7 @@ int main(int argc, char **argv) {
         {"max-positions", required_argument, 0, O_MAXPOS},
         {"head", required_argument, 0, O_HEAD},       {"task-head", required_argument, 0, O_TASK_HEAD},
         {"num-labels", required_argument, 0, O_NLABELS},
-        {"seed", required_argument, 0, O_SEED},       {"help", no_argument, 0, 'h'},
+        {"seed", required_argument, 0, 's'},       {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},             {0, 0, 0, 0}};
     const char *vocab = NULL, *outdir = NULL;
     int layers = -1, hidden = -1, heads = -1, inter = -1, maxpos = 514, head = -1, num_labels = 2;
@@ -78,7 +77,7 @@ int main(int argc, char **argv) {
     HeadArch arch = ARCH_JIANT;
     uint64_t seed = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "v:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v:s:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'v': vocab = optarg; break;
         case 'o': outdir = optarg; break;
@@ -101,7 +100,7 @@ int main(int argc, char **argv) {
             if (head < 0) die_usage("--task-head: unknown head '%s'", optarg);
             break;
         case O_NLABELS: num_labels = (int)parse_long("--num-labels", optarg, 2, 1 << 16); break;
-        case O_SEED: seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
+        case 's': seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
         case 'h': usage(); return 0;
         case 'V': printf("init-model (sparsetune) %s\n", SPARSETUNE_VERSION); return 0;
         default: die_usage_hint(); /* getopt said what was wrong */

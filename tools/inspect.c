@@ -15,11 +15,11 @@ static void usage(void) {
            "With no FILE, or when FILE is -, read standard input.\n"
            "\n"
            "  -j, --json           JSON lines: the header, one object per record, the end marker\n"
-           "  -t, --top K          also list the K entries of largest |x| of each tensor\n"
+           "      --top K          also list the K entries of largest |x| of each tensor\n"
            "                       (and of each sparse delta's values)\n"
-           "  -m, --max-elems N    --json: print tensors of up to N elements in full,\n"
+           "      --max-elems N    --json: print tensors of up to N elements in full,\n"
            "                       larger ones as summary statistics (default 4096)\n"
-           "  -n, --name NAME      only the records named NAME\n"
+           "      --name NAME      only the records named NAME\n"
            "      --to PATH        export the arrays instead of printing: FILE.npy (one array),\n"
            "                       DIR/ (one .npy per array) or FILE.safetensors\n"
            "  -o, --output FILE    write the listing to FILE (atomically) instead of stdout\n"
@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},       {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "jt:m:n:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': o.json = 1; break;
         case 't': o.top = (int)parse_long("--top", optarg, 0, 1000000); break;

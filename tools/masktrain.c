@@ -26,7 +26,7 @@ static void usage(void) {
         "\n"
         "  -m, --model DIR         base model (HF directory or archive)\n"
         "  -k, --mask FILE         mask stream (sam-select); tensors it omits are frozen\n"
-        "  -d, --dev FILE          dev examples for early stopping\n"
+        "      --dev FILE          dev examples for early stopping\n"
         "  -s, --seed S            data order, dropout, head initialisation (default 0)\n"
         "      --head A            head architecture: jiant (the paper's: the head on the\n"
         "                          pooler's tanh(dense(<s>)); default) or hf (HF's classes);\n"
@@ -116,7 +116,7 @@ static void parse_args(int argc, char **argv, Options *o) {
     o->schedule_steps = -1;
     o->beta1 = 0.9, o->beta2 = 0.999, o->adam_eps = 1e-8, o->weight_decay = 0.01;
     int ch;
-    while ((ch = getopt_long(argc, argv, "m:k:d:s:b:qo:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "m:k:s:b:qo:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'm': o->model = optarg; break;
         case 'k': o->mask = optarg; break;
@@ -275,6 +275,11 @@ int main(int argc, char **argv) {
     if (dev->n == 0) die(o.dev, "no dev examples");
     if (train->type != dev->type || train->num_labels != dev->num_labels)
         die(o.dev, "the dev set's task differs from the training set's");
+    json_t *tl = json_object_get(train->header, "labels"), *dl = json_object_get(dev->header, "labels");
+    if (json_array_size(tl) && json_array_size(dl) && !json_equal(tl, dl)) {
+        char *a = json_dumps(tl, JSON_COMPACT), *b = json_dumps(dl, JSON_COMPACT);
+        die(o.dev, "its labels %s are not the training set's %s (tokenize both with the same --labels)", b, a);
+    }
     for (size_t i = 0; i < train->n; i++)
         if (!train->ex[i].has_label) die(o.input, "record %zu: unlabeled example", i);
 

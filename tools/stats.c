@@ -43,7 +43,7 @@ static void usage(void) {
            "Output:\n"
            "  -f, --format FMT       text (default), markdown, tsv, latex, json\n"
            "      --scale X          multiply metric values by X (default 100)\n"
-           "  -d, --digits N         decimals in text/markdown/latex (default 2)\n"
+           "      --digits N         decimals in text/markdown/latex (default 2)\n"
            "      --no-marks         no [k] rank marks in the table\n"
            "  -o, --output FILE      write FILE (atomically) instead of standard output\n"
            "  -h, --help             show this help and exit\n"
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "f:d:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case O_TABLE: o.table = 1; break;
         case O_TTEST: o.ttest = 1; break;

@@ -80,11 +80,11 @@ static void usage(void) {
         "      --no-special        bare BPE ids, without <s> </s> (generic mode only)\n"
         "      --name NAME         generic mode: the task's name in the header (default custom)\n"
         "      --max-len N         at most N tokens per sequence, longest-first truncation (256)\n"
-        "      --format F          jsonl or tsv (default: from the file name, .tsv -> tsv)\n"
+        "      --input-format F    jsonl or tsv (default: from the file name, .tsv -> tsv)\n"
         "      --holdout FRAC      hold out a random FRAC of the rows (with --part)\n"
         "      --part train|dev    which side of the hold-out split to write\n"
         "      --drop FRAC         remove a random FRAC of the (remaining) rows\n"
-        "      --seed S            seed of --holdout and --drop (default 0)\n"
+        "  -s, --seed S            seed of --holdout and --drop (default 0)\n"
         "  -o, --output FILE       write FILE atomically instead of stdout\n"
         "  -h, --help              show this help and exit\n"
         "  -V, --version           show the version and exit\n"
@@ -104,23 +104,23 @@ typedef struct Options {
 
 static void parse_args(int argc, char **argv, Options *o) {
     enum { O_TEXT = 256, O_LABEL_FIELD, O_LABELS, O_REGRESSION, O_NO_LABELS, O_NO_SPECIAL,
-           O_MAX_LEN, O_FORMAT, O_HOLDOUT, O_PART, O_DROP, O_SEED, O_NAME };
+           O_MAX_LEN, O_FORMAT, O_HOLDOUT, O_PART, O_DROP, O_NAME };
     static const struct option longopts[] = {
         {"vocab", required_argument, 0, 'v'},      {"task", required_argument, 0, 't'},
         {"text-fields", required_argument, 0, O_TEXT},
         {"label-field", required_argument, 0, O_LABEL_FIELD},
         {"labels", required_argument, 0, O_LABELS}, {"regression", no_argument, 0, O_REGRESSION},
         {"no-labels", no_argument, 0, O_NO_LABELS}, {"no-special", no_argument, 0, O_NO_SPECIAL},
-        {"max-len", required_argument, 0, O_MAX_LEN}, {"format", required_argument, 0, O_FORMAT},
+        {"max-len", required_argument, 0, O_MAX_LEN}, {"input-format", required_argument, 0, O_FORMAT},
         {"holdout", required_argument, 0, O_HOLDOUT}, {"part", required_argument, 0, O_PART},
-        {"drop", required_argument, 0, O_DROP},    {"seed", required_argument, 0, O_SEED},
+        {"drop", required_argument, 0, O_DROP},    {"seed", required_argument, 0, 's'},
         {"name", required_argument, 0, O_NAME},
         {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->max_len = 256;
     int c;
-    while ((c = getopt_long(argc, argv, "v:t:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "v:t:s:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'v': o->vocab = optarg; break;
         case 't': o->task = optarg; break;
@@ -136,7 +136,7 @@ static void parse_args(int argc, char **argv, Options *o) {
         case O_FORMAT:
             if (strcmp(optarg, "jsonl") == 0) o->format = DATA_JSONL;
             else if (strcmp(optarg, "tsv") == 0) o->format = DATA_TSV;
-            else die_usage("--format: expected jsonl or tsv, got '%s'", optarg);
+            else die_usage("--input-format: expected jsonl or tsv, got '%s'", optarg);
             break;
         case O_HOLDOUT: o->holdout = parse_double("--holdout", optarg, 0, 0.999999); break;
         case O_PART:
@@ -146,7 +146,7 @@ static void parse_args(int argc, char **argv, Options *o) {
             o->part_given = 1;
             break;
         case O_DROP: o->drop = parse_double("--drop", optarg, 0, 0.999999); break;
-        case O_SEED: o->seed = (uint64_t)parse_long("--seed", optarg, 0, (1L << 62)); break;
+        case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, (1L << 62)); break;
         case 'h': usage(); exit(0);
         case 'V': printf("tokenize (sparsetune) %s\n", SPARSETUNE_VERSION); exit(0);
         default: die_usage_hint(); /* getopt said what was wrong */

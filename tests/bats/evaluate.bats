@@ -129,3 +129,52 @@ PY
   assert_failure 2
   assert_output --partial "--split: expected test, dev or train"
 }
+
+@test "unlabeled examples: --predictions with predicted label names and no metrics; without it a clear error" {
+  head -n 6 "$ETMP/data/test.jsonl" | sed 's/, *"label": *"[a-z]*"//' > "$ETMP/nolabel.jsonl"
+  tokenize --vocab "$ETMP/tiny" --text-fields text --labels negative,positive "$ETMP/nolabel.jsonl" -o "$ETMP/nl.ex"
+  ! inspect --json "$ETMP/nl.ex" | sed -n 2p | grep -q '"label"'
+  # without --labels the classes come from a delta that names them (masktrain's do)
+  tokenize --vocab "$ETMP/tiny" --text-fields text "$ETMP/nolabel.jsonl" -o "$ETMP/nl0.ex"
+  sam-select --method random --ratio 0.05 --model "$ETMP/tiny" -o "$ETMP/nl.mask"
+  masktrain --model "$ETMP/tiny" --mask "$ETMP/nl.mask" --dev "$ETMP/test.ex" --max-steps 0 -q "$ETMP/test.ex" -o "$ETMP/nl.delta"
+  evaluate --model "$ETMP/tiny" --delta "$ETMP/nl.delta" --predictions "$ETMP/nl0.pred" "$ETMP/nl0.ex"
+  [ "$(inspect --json "$ETMP/nl0.pred" | grep -cE '"pred_label":"(negative|positive)"')" -eq 6 ]
+  run evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" --predictions "$ETMP/nl1.pred" "$ETMP/nl0.ex"
+  assert_failure 1
+  assert_output --partial "the examples name no classes and the delta"
+  evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" --predictions "$ETMP/nl.pred" "$ETMP/nl.ex" -o "$ETMP/nl.metrics"
+  [ ! -e "$ETMP/nl.metrics" ]
+  run inspect --json "$ETMP/nl.pred"
+  assert_line --index 1 --regexp '"pred":0,"pred_label":"negative","scores":\['
+  [ "$(inspect --json "$ETMP/nl.pred" | grep -c pred_label)" -eq 6 ]
+  run evaluate --model "$ETMP/tiny" --delta "$ETMP/d.delta" "$ETMP/nl.ex" -o "$ETMP/nl2.metrics"
+  assert_failure 1
+  assert_output --partial "no labeled examples to score; to predict, write --predictions FILE"
+  [ ! -e "$ETMP/nl2.metrics" ]
+}
+
+@test "a delta trained for other labels is refused, naming both label sets; masktrain checks train vs dev" {
+  local d=$ETMP/lab
+  mkdir -p "$d"
+  printf '%s\n' '{"text":"good film","label":"pos"}' '{"text":"bad film","label":"neg"}' \
+    '{"text":"fine","label":"meh"}' > "$d/train.jsonl"
+  printf '%s\n' '{"text":"good","label":"pos"}' '{"text":"bad","label":"neg"}' > "$d/test.jsonl"
+  tokenize --vocab "$ETMP/tiny" --text-fields text --label-field label "$d/train.jsonl" -o "$d/train.ex"
+  tokenize --vocab "$ETMP/tiny" --text-fields text --label-field label "$d/test.jsonl" -o "$d/test2.ex"
+  tokenize --vocab "$ETMP/tiny" --text-fields text --label-field label --labels pos,neg,meh "$d/test.jsonl" -o "$d/test3.ex"
+  sam-select --method random --ratio 0.05 --model "$ETMP/tiny" -o "$d/k.mask"
+  run masktrain --model "$ETMP/tiny" --mask "$d/k.mask" --dev "$d/test3.ex" --max-steps 1 -q "$d/train.ex" -o "$d/x.delta"
+  assert_failure 1
+  assert_output --partial 'its labels ["pos","neg","meh"] are not the training set'"'"'s ["meh","neg","pos"]'
+  masktrain --model "$ETMP/tiny" --mask "$d/k.mask" --dev "$d/train.ex" --max-steps 1 -q "$d/train.ex" -o "$d/x.delta"
+  run evaluate --model "$ETMP/tiny" --delta "$d/x.delta" "$d/test2.ex" -o "$d/m.st"
+  assert_failure 1
+  assert_output --partial "the delta was trained for 3 labels, these examples have 2"
+  [ ! -e "$d/m.st" ]
+  run evaluate --model "$ETMP/tiny" --delta "$d/x.delta" "$d/test3.ex" -o "$d/m.st"
+  assert_failure 1
+  assert_output --partial 'trained for the labels ["meh","neg","pos"] (in this order), these examples have ["pos","neg","meh"]'
+  tokenize --vocab "$ETMP/tiny" --text-fields text --label-field label --labels meh,neg,pos "$d/test.jsonl" -o "$d/test4.ex"
+  evaluate --model "$ETMP/tiny" --delta "$d/x.delta" "$d/test4.ex" -o "$d/m.st"
+}

@@ -38,7 +38,7 @@ ref_case() { # head clip-scope max-grad-norm [--decay-frozen]
     --clip-scope "$scope" $extra --log "$PT/ref-$tag.log" "${common[@]}" -o "$PT/ref-$tag.delta"
   export_of "$PT/ref-$tag.delta" "$PT/ref-$tag"
   inspect --json "$PT/small.ex" > "$PT/small.json"
-  inspect --json -m 100000000 "$mask" > "$PT/mask-$head.json"
+  inspect --json --max-elems 100000000 "$mask" > "$PT/mask-$head.json"
   run /usr/bin/python3 "$ROOT/tests/ref/masktrain_ref.py" --init "$PT/init-$head" --final "$PT/ref-$tag" \
     --examples "$PT/small.json" --mask "$PT/mask-$head.json" --log "$PT/ref-$tag.log" --steps 2 --lr 1e-2 \
     --weight-decay 0.1 --max-grad-norm "$clip" --clip-scope "$scope" $extra --arch "$head" --tol 1e-4
@@ -77,7 +77,7 @@ ref_case() { # head clip-scope max-grad-norm [--decay-frozen]
   run header "$PT/zero.delta"
   assert_output --partial '"steps":0,"best_step":-1,"best_dev_metric":null'
   assert_output --partial '"evaluations":0'
-  inspect --json -m 100000000 "$PT/zero.delta" > "$PT/zero.json"
+  inspect --json --max-elems 100000000 "$PT/zero.delta" > "$PT/zero.json"
   run /usr/bin/python3 - "$PT/zero.json" <<'PY'
 import json, sys
 import numpy as np

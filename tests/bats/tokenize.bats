@@ -63,7 +63,7 @@ for l in list(sys.stdin)[1:-1]:
 
 @test "generic mode: GLUE-style TSV, unlabeled, from stdin" {
   printf 'id\tsentence\n1\tthe cat sat\n2\ta movie\n' > "$TMP/d.tsv"
-  run tokenize --vocab "$VOCAB" --text-fields sentence --format tsv -o "$TMP/d.ex" < "$TMP/d.tsv"
+  run tokenize --vocab "$VOCAB" --text-fields sentence --input-format tsv -o "$TMP/d.ex" < "$TMP/d.tsv"
   assert_success
   run sh -c "inspect --json '$TMP/d.ex' | grep -c '\"label\"'"
   assert_output "0"
