@@ -109,7 +109,7 @@ PY
   assert_line --index 0 "Tunable parameters, % of the base model (Table 4)"
   assert_output --regexp "adapter +2 +0 +844 +1155 +49312 +1\.71"
   assert_output --regexp "full +1 +49312 +0 +1155 +49312 +100\.00"
-  run stats --params -f markdown -d 3 "$XT/adapter.s1.delta"
+  run stats --params -f markdown --digits 3 "$XT/adapter.s1.delta"
   assert_output --partial "| adapter | 1 | 0 | 844 | 1155 | 49312 | 1.712 |"
   run stats --params -f tsv "$XT/adapter.s1.delta" "$XT/lora-all.s2.delta"
   assert_line --index 1 "label	method	deltas	encoder	extra	head	base	percent"
