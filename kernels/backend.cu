@@ -184,6 +184,19 @@ static void fill_table(OpsBackend &t) {
 static int cu_init(void) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) {
+        /* what a machine without an NVIDIA GPU (or without its driver) answers: say so plainly;
+         * a driver that exists but is older than the runtime is the other case below */
+        int drv = 0;
+        int none = e == cudaErrorNoDevice || cudaDriverGetVersion(&drv) != cudaSuccess || drv == 0;
+        if (none) snprintf(cu_reason, sizeof cu_reason, "no CUDA device (no NVIDIA GPU or driver on this machine)");
+        else
+            snprintf(cu_reason, sizeof cu_reason,
+                     "the NVIDIA driver is older than this build's CUDA runtime (cudaGetDeviceCount: %s)",
+                     cudaGetErrorString(e));
+        (void)cudaGetLastError();
+        return -1;
+    }
     if (e != cudaSuccess) {
         snprintf(cu_reason, sizeof cu_reason, "no CUDA device visible (cudaGetDeviceCount: %s)",
                  cudaGetErrorString(e));

@@ -64,6 +64,13 @@ endif
 sweep = $(here)sweep.sh BIN=$(BIN) MODEL=$(MODEL) DATA=$(DATA) TASKS="$(TASKS)" SEEDS="$(SEEDS)" \
         MT_OPTS="$(strip $(PROTOCOL_MT) $(MT_OPTS))" $(PROTOCOL_RUN) $(STRUCT_OPTS) $(EXTRA)
 stats = $(BIN)/stats
+# The runs of table1, table2, fig4 and masks are those at RATIO: OUT/runs is shared with fig5's
+# sweep over RATIOS_FIG5, so every target chooses its files by the ratio in their names
+# (which is the grid's, also for the structural methods whose records carry their own share).
+at_ratio = $(OUT)/runs/metrics/*-r$(RATIO)-s*.metrics
+# masks: table1's (not table2's, whose names end in their tag, -drop0.1)
+# fig5: sam's runs at the ratios of RATIOS_FIG5 only (listed by the shell when the recipe runs)
+fig5_runs = $$(for r in $(RATIOS_FIG5); do ls $(OUT)/runs/metrics/*-sam-r$$r-s*.metrics; done)
 plot  = gnuplot -e "infile='$(1)'; outfile='$(2)'" $(here)$(3)
 
 .PHONY: table1 table2 fig5 fig4 masks table4 all
@@ -72,41 +79,41 @@ all: table1 table2 fig5 fig4 masks table4
 table1:
 	@mkdir -p $(OUT)
 	$(sweep) OUT=$(OUT)/runs METHODS="$(METHODS)" RATIOS=$(RATIO) > $(OUT)/table1.txt
-	$(stats) --format markdown $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.md
-	$(stats) --format latex $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.tex
-	$(stats) --format tsv --no-marks $(OUT)/runs/metrics/*.metrics -o $(OUT)/table1.tsv
-	$(stats) --ttest --ref sam $(OUT)/runs/metrics/*.metrics -o $(OUT)/ttest.txt
+	$(stats) --format markdown $(at_ratio) -o $(OUT)/table1.md
+	$(stats) --format latex $(at_ratio) -o $(OUT)/table1.tex
+	$(stats) --format tsv --no-marks $(at_ratio) -o $(OUT)/table1.tsv
+	$(stats) --ttest --ref sam $(at_ratio) -o $(OUT)/ttest.txt
 	$(call plot,$(OUT)/table1.tsv,$(OUT)/table1.svg,plot-table.gp)
 	cat $(OUT)/table1.txt $(OUT)/ttest.txt
 
 table2:
 	@mkdir -p $(OUT)
 	$(sweep) OUT=$(OUT)/runs METHODS="$(METHODS)" RATIOS=$(RATIO) TAG=drop0.1 > /dev/null
-	$(stats) --tag drop0.1 $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.txt
-	$(stats) --tag drop0.1 --format markdown $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.md
-	$(stats) --tag drop0.1 --format tsv --no-marks $(OUT)/runs/metrics/*.metrics -o $(OUT)/table2.tsv
+	$(stats) --tag drop0.1 $(at_ratio) -o $(OUT)/table2.txt
+	$(stats) --tag drop0.1 --format markdown $(at_ratio) -o $(OUT)/table2.md
+	$(stats) --tag drop0.1 --format tsv --no-marks $(at_ratio) -o $(OUT)/table2.tsv
 	$(call plot,$(OUT)/table2.tsv,$(OUT)/table2.svg,plot-table.gp)
 	cat $(OUT)/table2.txt
 
 fig5:
 	@mkdir -p $(OUT)
 	$(sweep) OUT=$(OUT)/runs METHODS=sam RATIOS="$(RATIOS_FIG5)" TRAIN_METRICS=1 > /dev/null
-	$(stats) --sweep --methods sam --format tsv $(OUT)/runs/metrics/*.metrics --split test -o $(OUT)/fig5.test.tsv
-	$(stats) --sweep --methods sam --format tsv $(OUT)/runs/metrics/*.metrics --split train -o $(OUT)/fig5.train.tsv
+	$(stats) --sweep --methods sam --format tsv $(fig5_runs) --split test -o $(OUT)/fig5.test.tsv
+	$(stats) --sweep --methods sam --format tsv $(fig5_runs) --split train -o $(OUT)/fig5.train.tsv
 	$(call plot,$(OUT)/fig5.test.tsv,$(OUT)/fig5.svg,plot-sweep.gp)
 	cat $(OUT)/fig5.test.tsv
 
 fig4: table1
-	$(stats) --stability $(OUT)/runs/metrics/*.metrics --ratio $(RATIO) -o $(OUT)/fig4.txt
-	$(stats) --stability --format tsv $(OUT)/runs/metrics/*.metrics --ratio $(RATIO) -o $(OUT)/fig4.tsv
+	$(stats) --stability $(at_ratio) -o $(OUT)/fig4.txt
+	$(stats) --stability --format tsv $(at_ratio) -o $(OUT)/fig4.tsv
 	$(call plot,$(OUT)/fig4.tsv,$(OUT)/fig4.svg,plot-stability.gp)
 	cat $(OUT)/fig4.txt
 
 masks: table1
-	$(stats) --masks $(OUT)/runs/masks/*-r$(RATIO)-s*.mask -o $(OUT)/masks.txt
+	$(stats) --masks $$(ls $(OUT)/runs/masks/*-r$(RATIO)-s*.mask | grep -E -- '-s[0-9]+\.mask$$') -o $(OUT)/masks.txt
 
-# table1's deltas (untagged: not table2's perturbation runs), expanded when the recipe runs
-table4_deltas = $(foreach s,$(SEEDS),$(wildcard $(OUT)/runs/deltas/*-r$(RATIO)-s$(s).delta))
+# table1's deltas (not table2's, whose names end in their tag), listed when the recipe runs
+table4_deltas = $$(ls $(OUT)/runs/deltas/*-r$(RATIO)-s*.delta | grep -E -- '-s[0-9]+\.delta$$')
 table4: table1
 	$(stats) --params $(table4_deltas) -o $(OUT)/table4.txt
 	$(stats) --params --format markdown $(table4_deltas) -o $(OUT)/table4.md

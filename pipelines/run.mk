@@ -8,7 +8,9 @@
 # Files (under OUT):
 #   data/TASK/{train,dev,test}.ex                 tokenize (train.jsonl, val.jsonl, test.jsonl)
 #   data/TASK/train-dropF-sSEED.ex                tokenize --drop F (data perturbation, TAG=dropF)
-#   grads/TASK-sSEED.{sum,sumsq,abs}              gradacc, burn-in steps STEPS_TASK
+#   grads/TASK-sSEED.{sum,sumsq,abs}              gradacc, burn-in steps STEPS_TASK; kept only
+#                                                 with KEEP_GRADS=1 (else gradacc is piped
+#                                                 into sam-select and no gradient is stored)
 #   masks/TASK-METHOD-rRATIO-sSEED.mask           sam-select
 #   deltas/TASK-METHOD-rRATIO-sSEED.delta         masktrain
 #   metrics/TASK-METHOD-rRATIO-sSEED.metrics      evaluate on test (…-train.metrics on train)
@@ -25,6 +27,12 @@ METHODS ?= sam
 SEEDS   ?= 1
 RATIOS  ?= 0.005
 TAG     ?=
+# Gradients are model-sized (500 MB for roberta-base, 35 GB for table1's 7 tasks x 10 seeds):
+# by default each mask's rule runs its burn-in and pipes it into sam-select.  KEEP_GRADS=1
+# writes them under grads/ instead (to inspect them, or to share one burn-in among several
+# ratios, as fig5 does), GRADS_DTYPE=bf16|f16 at half the size.
+KEEP_GRADS ?=
+GRADS_DTYPE ?= f32
 BIN     ?= $(dir $(abspath $(lastword $(MAKEFILE_LIST))))../bin
 THREADS ?= 1
 MAXLEN  ?= 256
@@ -86,7 +94,7 @@ all: $(METRICS) $(TRAIN_METRICS_FILES)
 data: $(foreach t,$(TASKS),$(foreach p,train dev test,$(OUT)/data/$(t)/$(p).ex))
 masks: $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),$(OUT)/masks/$(call run_name,$(t),$(m),$(r),$(s)).mask))))
 deltas: $(patsubst $(OUT)/metrics/%.metrics,$(OUT)/deltas/%.delta,$(METRICS))
-grads: $(sort $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(if $(call reduce_of,$(m)),$(OUT)/grads/$(t)-s$(s)$(sfx).$(call reduce_of,$(m)))))))
+grads: $(if $(KEEP_GRADS),$(sort $(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach s,$(SEEDS),$(if $(call reduce_of,$(m)),$(OUT)/grads/$(t)-s$(s)$(sfx).$(call reduce_of,$(m))))))))
 
 list-jobs:
 	@$(foreach t,$(TASKS),$(foreach m,$(METHODS),$(foreach r,$(RATIOS),$(foreach s,$(SEEDS),echo "$(t) $(m) $(r) $(s)";))))
@@ -120,18 +128,29 @@ $(OUT)/deltas/$(call run_name,$(1),$(2),$(3),$(4)).delta: $(OUT)/masks/$(call ru
 	@mkdir -p $$(@D)
 	$(call sched_n,$(call train_set,$(1),$(4)))$(BIN)/masktrain --model $(MODEL) --mask $$< --dev $(OUT)/data/$(1)/dev.ex --seed $(4) --batch $(BATCH) --threads $(THREADS) -q $(sched_opts) $(MT_OPTS) $(MT_OPTS_$(2)) $(call train_set,$(1),$(4)) -o $$@
 
+ifneq ($(and $(call reduce_of,$(2)),$(if $(KEEP_GRADS),,1)),)
+# the burn-in piped into the selection: a failed gradacc leaves sam-select a stream without
+# its end marker, which it refuses, so no mask is written
+$(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(call train_set,$(1),$(4))
+	@mkdir -p $$(@D)
+	$(call gradacc_cmd,$(1),$(4),$(call reduce_of,$(2))) $$< | $(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(SS_OPTS_$(2)) - -o $$@
+else
 $(OUT)/masks/$(call run_name,$(1),$(2),$(3),$(4)).mask: $(if $(call reduce_of,$(2)),$(OUT)/grads/$(1)-s$(4)$(sfx).$(call reduce_of,$(2)))
 	@mkdir -p $$(@D)
 	$(BIN)/sam-select --method $(2) --ratio $(3) --seed $(4) $(if $(call reduce_of,$(2)),$$<,--model $(MODEL)) $(SS_OPTS_$(2)) -o $$@
+endif
 endef
 
 # The training set of a run: the task's train split, or its perturbed copy under TAG=dropF.
 train_set = $(if $(TAG),$(OUT)/data/$(1)/train-$(TAG)-s$(2).ex,$(OUT)/data/$(1)/train.ex)
 
+# $(1) task $(2) seed $(3) reduction
+gradacc_cmd = $(BIN)/gradacc --model $(MODEL) --steps $(call burnin_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --dtype $(GRADS_DTYPE) --threads $(THREADS) -q $(GA_OPTS)
+
 define GRAD_RULES
 $(OUT)/grads/$(1)-s$(2)$(sfx).$(3): $(call train_set,$(1),$(2))
 	@mkdir -p $$(@D)
-	$(BIN)/gradacc --model $(MODEL) --steps $(call burnin_of,$(1)) --batch $(BATCH) --seed $(2) --reduce $(3) --threads $(THREADS) -q $(GA_OPTS) $$< -o $$@
+	$(call gradacc_cmd,$(1),$(2),$(3)) $$< -o $$@
 endef
 
 define DROP_RULES

@@ -33,6 +33,8 @@ static void usage(void) {
         "      --clip N           clip each batch's gradient to norm N before reducing it\n"
         "                         (clip_grad_norm_ over every parameter, as the reference\n"
         "                         code's burn-in; default 0 = off)\n"
+        "      --dtype T          f32 (default), bf16 or f16: the stored gradients (half the\n"
+        "                         size; top-k ranks them as stored, near ties may differ)\n"
         "      --head A           head architecture: jiant (the paper's: the head on the pooler's\n"
         "                         tanh(dense(<s>)); default) or hf (HF's classes)\n"
         "      --dropout P        override config.json's dropout rates; 0 = off (gradients\n"
@@ -53,14 +55,14 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     st_set_progname(argv[0]);
-    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_CLIP, O_HEAD };
+    enum { O_REDUCE = 256, O_DROPOUT, O_DEVICE, O_PREC, O_THREADS, O_LOG, O_CLIP, O_HEAD, O_DTYPE };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},   {"steps", required_argument, 0, 'n'},
         {"batch", required_argument, 0, 'b'},   {"seed", required_argument, 0, 's'},
         {"reduce", required_argument, 0, O_REDUCE}, {"dropout", required_argument, 0, O_DROPOUT},
         {"device", required_argument, 0, O_DEVICE}, {"precision", required_argument, 0, O_PREC}, {"threads", required_argument, 0, O_THREADS},
         {"log", required_argument, 0, O_LOG},   {"clip", required_argument, 0, O_CLIP},
-        {"head", required_argument, 0, O_HEAD},
+        {"head", required_argument, 0, O_HEAD},   {"dtype", required_argument, 0, O_DTYPE},
         {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'},  {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
@@ -70,6 +72,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 0;
     double dropout = -1, clip_norm = 0;
     Reduce reduce = REDUCE_SUM;
+    StDtype dtype = ST_F32;
     HeadArch arch = ARCH_JIANT;
     int c;
     while ((c = getopt_long(argc, argv, "m:n:b:s:qo:hV", longopts, NULL)) != -1) {
@@ -83,6 +86,12 @@ int main(int argc, char **argv) {
             else if (strcmp(optarg, "sumsq") == 0) reduce = REDUCE_SUMSQ;
             else if (strcmp(optarg, "abs") == 0) reduce = REDUCE_ABS;
             else die_usage("--reduce: expected sum, sumsq or abs, got '%s'", optarg);
+            break;
+        case O_DTYPE:
+            if (!strcmp(optarg, "f32")) dtype = ST_F32;
+            else if (!strcmp(optarg, "bf16")) dtype = ST_BF16;
+            else if (!strcmp(optarg, "f16")) dtype = ST_F16;
+            else die_usage("--dtype: expected f32, bf16 or f16, got '%s'", optarg);
             break;
         case O_CLIP: clip_norm = parse_double("--clip", optarg, 0, 1e9); break;
         case O_DROPOUT: dropout = parse_double("--dropout", optarg, 0, 0.99); break;
@@ -177,6 +186,7 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "examples_seen", json_integer(steps * batch));
     json_object_set_new(meta, "reduction", json_string(REDUCE_NAMES[reduce]));
     json_object_set_new(meta, "clip", json_real(clip_norm)); /* 0: off */
+    json_object_set_new(meta, "dtype", json_string(dtype == ST_F32 ? "f32" : dtype == ST_BF16 ? "bf16" : "f16"));
     json_object_set_new(meta, "seed", json_integer((json_int_t)seed));
     json_object_set_new(meta, "device", json_string(ops_device_label()));
     json_object_set_new(meta, "dropout", json_real(m->cfg.hidden_dropout_prob));
@@ -185,14 +195,26 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "task_type", json_string(task_type_name(set->type)));
     json_object_set_new(meta, "num_labels", json_integer(set->num_labels));
     StWriter *w = st_writer_open(out->fp, "tensors", meta, prov);
+    uint16_t *half = dtype == ST_F32 ? NULL : xmalloc(m->total * sizeof *half);
     for (int t = 0; t < m->n_params; t++) {
         const ParamInfo *pi = &m->info[t];
+        const float *g = result + pi->offset;
         st_record_begin(w, 4);
         st_put_str(w, "name", pi->name);
-        st_put_str(w, "dtype", "f32");
+        st_put_str(w, "dtype", dtype == ST_F32 ? "f32" : dtype == ST_BF16 ? "bf16" : "f16");
         st_put_shape(w, "shape", pi->shape, pi->ndim);
-        st_put_bin(w, "data", result + pi->offset, pi->numel * sizeof(float));
+        if (!half) {
+            st_put_bin(w, "data", g, pi->numel * sizeof(float));
+            continue;
+        }
+        for (size_t i = 0; i < pi->numel; i++) {
+            half[i] = dtype == ST_BF16 ? f32_to_bf16(g[i]) : f32_to_f16(g[i]);
+            if (dtype == ST_F16 && !isfinite(f16_to_f32(half[i])))
+                die(NULL, "%s: %g does not fit in f16 (largest 65504); use --dtype bf16", pi->name, g[i]);
+        }
+        st_put_bin(w, "data", half, pi->numel * sizeof *half);
     }
+    free(half);
     st_writer_close(w);
     out_commit(out);
 

@@ -310,6 +310,8 @@ int main(int argc, char **argv) {
     trainer_init(&t, m, &opt, c, entry);
     Progress prog;
     int resuming = c->resume && c->checkpoint && access(c->checkpoint, F_OK) == 0;
+    if (!o.quiet && !c->resume && c->checkpoint && access(c->checkpoint, F_OK) == 0)
+        warnx_st(c->checkpoint, "exists: this run starts afresh and will overwrite it (--resume continues it)");
     progress_init(&prog, c->max_steps, o.quiet, o.log, resuming);
     TrainResult res;
     trainer_run(&t, train, &dev_view, &prog, &res);

@@ -81,6 +81,7 @@ typedef struct Options {
     int global;
     const char *model, *output, *input, *device;
     uint64_t seed;
+    int seed_given;
     HeadArch arch;
     int arch_given;
     const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
@@ -350,7 +351,7 @@ static void parse_args(int argc, char **argv, Options *o) {
             else die_usage("--scope: expected tensor or global, got '%s'", optarg);
             break;
         case 'm': o->model = optarg; break;
-        case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62); break;
+        case 's': o->seed = (uint64_t)parse_long("--seed", optarg, 0, 1L << 62), o->seed_given = 1; break;
         case O_INCLUDE:
             if (o->n_include == MAX_PATTERNS) die_usage("too many --include patterns");
             o->include[o->n_include++] = optarg;
@@ -441,16 +442,19 @@ int main(int argc, char **argv) {
     json_object_set_new(meta, "ratio", json_real(o.ratio));
     json_object_set_new(meta, "scope", json_string(o.global ? "global" : "tensor"));
     json_object_set_new(meta, "head", json_string(head_arch_name(o.arch)));
-    if (o.method == M_RANDOM) json_object_set_new(meta, "seed", json_integer((json_int_t)o.seed));
+    /* the run's seed, so that stats --masks labels tell the seeds apart: given, or the
+     * burn-in's (copied from the grads header below) */
+    if (o.method == M_RANDOM || o.seed_given) json_object_set_new(meta, "seed", json_integer((json_int_t)o.seed));
     json_object_set_new(meta, "masked_tensors", json_integer((json_int_t)n_masked));
     json_object_set_new(meta, "masked_entries", json_integer((json_int_t)total));
     json_object_set_new(meta, "selected_entries", json_integer((json_int_t)selected));
     json_object_set_new(meta, "source_sha256", json_string(sha));
     if (upstream) {
-        static const char *copy[] = {"model_sha256", "steps", "batch", "reduction", "task", "task_type", "num_labels"};
+        static const char *copy[] = {"model_sha256", "steps", "batch", "reduction", "task", "task_type", "num_labels",
+                                     "seed"};
         for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
             json_t *v = json_object_get(upstream, copy[i]);
-            if (v) json_object_set_new(meta, copy[i], json_deep_copy(v));
+            if (v && !json_object_get(meta, copy[i])) json_object_set_new(meta, copy[i], json_deep_copy(v));
         }
     } else {
         json_object_set_new(meta, "model_sha256", json_string(sha));

@@ -227,6 +227,7 @@ typedef enum cudaError {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevicePointer = 17,
     cudaErrorInvalidMemcpyDirection = 21,
+    cudaErrorInsufficientDriver = 35,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
     cudaErrorInvalidResourceHandle = 400,
@@ -276,6 +277,7 @@ const char *cudaGetErrorName(cudaError_t e);
 cudaError_t cudaGetLastError(void);  /* returns and clears the last error */
 cudaError_t cudaPeekAtLastError(void);
 cudaError_t cudaGetDeviceCount(int *n); /* 1; 0 + cudaErrorNoDevice when SPARSETUNE_EMU_NO_DEVICE=1 */
+cudaError_t cudaDriverGetVersion(int *v); /* 12000 (the emulated driver) */
 cudaError_t cudaSetDevice(int dev);
 cudaError_t cudaGetDevice(int *dev);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int dev);

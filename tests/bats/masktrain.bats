@@ -120,3 +120,16 @@ PY
   run masktrain --model "$TT/tiny" --dev "$TT/val.ex" "$TT/train.ex"
   assert_failure 2
 }
+
+@test "a run over an existing checkpoint without --resume warns that it starts afresh" {
+  masktrain --model "$TT/tiny" --mask "$TT/sam.mask" --dev "$TT/val.ex" --max-steps 2 --eval-every 100 \
+    --checkpoint "$TT/ck3" --checkpoint-every 1 -q "$TT/train.ex" -o "$TT/w1.delta"
+  [ -s "$TT/ck3" ]
+  run masktrain --model "$TT/tiny" --mask "$TT/sam.mask" --dev "$TT/val.ex" --max-steps 2 --eval-every 100 \
+    --checkpoint "$TT/ck3" "$TT/train.ex" -o "$TT/w2.delta"
+  assert_success
+  assert_output --partial "$TT/ck3: exists: this run starts afresh and will overwrite it (--resume continues it)"
+  run masktrain --model "$TT/tiny" --mask "$TT/sam.mask" --dev "$TT/val.ex" --max-steps 2 --eval-every 100 \
+    --checkpoint "$TT/ck3" --resume "$TT/train.ex" -o "$TT/w3.delta"
+  refute_output --partial "starts afresh"
+}

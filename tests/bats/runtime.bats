@@ -42,3 +42,22 @@ Try 'gradacc --help' for more information."
   assert_failure 2
   assert_line --index 0 "masktrain: option '--model' requires an argument"
 }
+
+@test "--device cuda without a GPU says 'no CUDA device', --device auto falls back to the CPU" {
+  local d
+  d=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" -o "$d/m"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$d/data" 8 0
+  tokenize --vocab "$d/m" --text-fields text --label-field label "$d/data/train.jsonl" -o "$d/t.ex"
+  # the test build's CUDA backend is the emulator: told to show no device, as a machine
+  # without an NVIDIA GPU (or driver) does
+  run env SPARSETUNE_EMU_NO_DEVICE=1 gradacc --device cuda --model "$d/m" --steps 1 "$d/t.ex" -o "$d/g"
+  assert_failure
+  assert_output --partial "--device cuda: no CUDA device (no NVIDIA GPU or driver on this machine)"
+  refute_output --partial "driver version"
+  [ ! -e "$d/g" ]
+  run env SPARSETUNE_EMU_NO_DEVICE=1 gradacc --device auto --model "$d/m" --steps 1 "$d/t.ex" -o "$d/g"
+  assert_success
+  assert_output "device: cpu"
+  rm -rf "$d"
+}

@@ -73,3 +73,24 @@ overlapping_jobs() {
   done
   rm -rf "$T"
 }
+
+@test "run.mk pipes the burn-in into sam-select (no gradients kept) unless KEEP_GRADS=1; GRADS_DTYPE=bf16 halves them" {
+  T=$(mktemp -d)
+  init-model --vocab "$FIXTURES/tiny-vocab" --seed 1 -o "$T/model"
+  python3 "$ROOT/pipelines/make-demo-data.py" "$T/data/alpha" 32 1
+  common=(BIN="$BIN" MODEL="$T/model" DATA="$T/data" TASKS=alpha METHODS=sam SEEDS=1 RATIOS=0.05
+          STEPS_alpha=2 MAXLEN=48 BATCH=8 "TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha")
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/pipe" masks
+  [ -s "$T/pipe/masks/alpha-sam-r0.05-s1.mask" ]
+  [ -z "$(ls -A "$T/pipe/grads" 2>/dev/null)" ]
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/keep" KEEP_GRADS=1 masks
+  [ -s "$T/keep/grads/alpha-s1.sum" ]
+  # the same selection either way
+  cmp <(inspect --json "$T/pipe/masks/alpha-sam-r0.05-s1.mask" | sed 1d) \
+      <(inspect --json "$T/keep/masks/alpha-sam-r0.05-s1.mask" | sed 1d)
+  make -s -f "$ROOT/pipelines/run.mk" "${common[@]}" OUT="$T/half" KEEP_GRADS=1 GRADS_DTYPE=bf16 grads
+  inspect --json "$T/half/grads/alpha-s1.sum" | sed -n 2p | grep -q '"dtype":"bf16"'
+  a=$(stat -c %s "$T/keep/grads/alpha-s1.sum") b=$(stat -c %s "$T/half/grads/alpha-s1.sum")
+  [ "$b" -lt $((a * 6 / 10)) ]
+  rm -rf "$T"
+}
