@@ -430,12 +430,32 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     if (off < n) snprintf(buf + off, n - off, "]");
 }
 
+/* Does the checkpoint's classifier.* head fit this model's exactly (every tensor, same shapes)?
+ * -1: it has none. */
+static int head_fits(const Model *m, const SafeTensors *st) {
+    int n = 0, fits = 1;
+    for (int t = 0; t < st->n; t++) {
+        const SafeTensor *x = &st->t[t];
+        if (strncmp(x->name, "classifier.", 11) != 0) continue;
+        n++;
+        int idx = model_find(m, x->name);
+        int same = idx >= 0 && m->info[idx].is_head && x->ndim == m->info[idx].ndim;
+        for (int d = 0; same && d < x->ndim; d++) same = x->shape[d] == m->info[idx].shape[d];
+        fits &= same;
+    }
+    return n == 0 ? -1 : fits && n == m->n_base - m->head_first;
+}
+
 int model_load(Model *m, const SafeTensors *st, const char *where) {
     char *loaded = xcalloc((size_t)m->n_params, 1);
     int head_loaded = 0;
+    /* A head of another task (other labels, kind or architecture: an MNLI checkpoint for CB) is
+     * left out, as HF's ignore_mismatched_sizes does; the caller initialises a new one. */
+    int fits = head_fits(m, st);
     for (int t = 0; t < st->n; t++) {
         const SafeTensor *x = &st->t[t];
         const char *nm = x->name;
+        if (fits == 0 && strncmp(nm, "classifier.", 11) == 0) continue;
         const char *bare = strncmp(nm, "roberta.", 8) == 0 ? nm + 8 : nm;
         if (strncmp(bare, "lm_head.", 8) == 0 || (strncmp(bare, "pooler.", 7) == 0 && m->pooler < 0) ||
             ends_with(bare, "position_ids") || ends_with(bare, "token_type_ids"))
@@ -488,7 +508,8 @@ int model_load(Model *m, const SafeTensors *st, const char *where) {
             if (!loaded[i]) die(where, "checkpoint has a partial task head: %s is missing", m->info[i].name);
     }
     free(loaded);
-    return (head_loaded == n_head ? MODEL_LOADED_HEAD : 0) | (pooler_loaded ? MODEL_LOADED_POOLER : 0);
+    return (head_loaded == n_head ? MODEL_LOADED_HEAD : 0) | (pooler_loaded ? MODEL_LOADED_POOLER : 0) |
+           (fits == 0 ? MODEL_HEAD_IGNORED : 0);
 }
 
 /* ------------------------------------------------------------------ batch checks */

@@ -216,11 +216,12 @@ void model_init_random(Model *m, uint64_t seed);
 /* Load parameters from a checkpoint: accepts "roberta."-prefixed and bare encoder names,
  * ignores lm_head.* and *.position_ids buffers, and pooler.* when the model has no pooler.
  * Returns MODEL_LOADED_* flags: a complete classifier.* head of matching shapes is used as
- * is (MODEL_LOADED_HEAD), else the head is left untouched (call model_init_head); the same
- * for the pooler (MODEL_LOADED_POOLER, else model_init_pooler).  Dies "where: what" on
- * missing encoder tensors, shape mismatches, a partial or foreign head, unknown tensors or
- * non-float dtypes. */
-enum { MODEL_LOADED_HEAD = 1, MODEL_LOADED_POOLER = 2 };
+ * is (MODEL_LOADED_HEAD), else the head is left untouched (call model_init_head); a head
+ * that does not fit (another task's: other labels, kind or architecture, or incomplete) is
+ * left out and flagged MODEL_HEAD_IGNORED.  The same for the pooler (MODEL_LOADED_POOLER,
+ * else model_init_pooler).  Dies "where: what" on missing encoder tensors, encoder shape
+ * mismatches, unknown tensors or non-float dtypes. */
+enum { MODEL_LOADED_HEAD = 1, MODEL_LOADED_POOLER = 2, MODEL_HEAD_IGNORED = 4 };
 int model_load(Model *m, const SafeTensors *st, const char *where);
 
 /* Zero the gradients (building their storage for the current GradModes first). */

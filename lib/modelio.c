@@ -58,6 +58,10 @@ Model *model_open(const char *dir, TaskType task, int num_labels, HeadArch arch,
     Model *m = model_create(&cfg, head_for_task(task), arch, num_labels);
     int loaded = model_load(m, st, where);
     if (!(loaded & MODEL_LOADED_HEAD)) model_init_head(m, seed);
+    if (loaded & MODEL_HEAD_IGNORED)
+        warnx_st(where, "its task head does not fit this task (%d outputs of a %s head, --head %s): a new "
+                 "head is initialised from the seed", m->num_labels, m->head == HEAD_SPAN ? "span" : m->head == HEAD_MULTIPLE_CHOICE ? "multiple-choice"
+                                       : m->head == HEAD_REGRESSION ? "regression" : "classification", head_arch_name(m->arch));
     if (!(loaded & MODEL_LOADED_POOLER)) model_init_pooler(m, seed);
     if (info) {
         info->head_from_checkpoint = (loaded & MODEL_LOADED_HEAD) != 0;

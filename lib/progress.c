@@ -1,6 +1,7 @@
 #include "progress.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -55,9 +56,16 @@ void progress_draw(Progress *p, long step, long examples, double loss) {
     if (!p->show || (t - p->last < 0.5 && step != p->total)) return;
     p->last = t;
     double eta = step > 0 ? el / (double)step * (double)(p->total - step) : 0;
-    fprintf(stderr, "\r%s: step %ld/%ld  %.1f ex/s  loss %.4f  ETA %.0fs   ", st_progname, step,
-            p->total, el > 0 ? (double)examples / el : 0.0, loss, eta);
+    fprintf(stderr, "\r%s: step %ld/%ld  %.1f ex/s  loss %.4f  %s%sETA %.0fs   ", st_progname, step,
+            p->total, el > 0 ? (double)examples / el : 0.0, loss, p->note, p->note[0] ? "  " : "", eta);
     fflush(stderr);
+}
+
+void progress_note(Progress *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->note, sizeof p->note, fmt, ap);
+    va_end(ap);
 }
 
 void progress_finish(Progress *p) {

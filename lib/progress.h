@@ -12,6 +12,7 @@ typedef struct Progress {
     double t0, last;  /* monotonic seconds */
     FILE *log;        /* NULL: no log */
     char *log_path;
+    char note[96];    /* shown after the step figures (e.g. the last dev metric) */
 } Progress;
 
 double now_seconds(void);
@@ -24,5 +25,7 @@ void progress_draw(Progress *p, long step, long examples_so_far, double loss);
 /* Append one JSON object (stolen) as a line to the log. */
 void progress_log(Progress *p, json_t *obj);
 void progress_finish(Progress *p);
+/* Text shown at the end of the progress line from now on (e.g. "dev 0.81 best 0.83@400"). */
+void progress_note(Progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -274,6 +274,7 @@ void trainer_run(Trainer *t, const ExampleSet *train, const ExampleSet *dev, Pro
             } else {
                 s.bad++;
             }
+            progress_note(prog, "dev %.4f  best %.4f@%ld", metric, s.best_metric, s.best_step);
             if (prog->log) {
                 json_t *o = json_object();
                 json_object_set_new(o, "step", json_integer(s.step));

@@ -316,6 +316,16 @@ int main(int argc, char **argv) {
     TrainResult res;
     trainer_run(&t, train, &dev_view, &prog, &res);
     progress_finish(&prog);
+    if (!o.quiet) { /* one summary line (stderr): what a user checks first */
+        const char *metric = json_string_value(json_object_get(dev->header, "metric"));
+        if (res.best_step >= 0)
+            fprintf(stderr, "%s: %ld steps in %.1f s%s; best dev %s %.4f at step %ld; %zu trainable entries\n",
+                    st_progname, res.steps, now_seconds() - prog.t0, res.stopped_early ? " (stopped early)" : "",
+                    metric ? metric : "metric", res.best_metric, res.best_step, optim_trainable(&opt));
+        else
+            fprintf(stderr, "%s: %ld steps, no evaluation; %zu trainable entries\n", st_progname, res.steps,
+                    optim_trainable(&opt));
+    }
 
     json_t *meta = json_object();
     json_object_set_new(meta, "base_model_sha256", json_string(mi.sha256));

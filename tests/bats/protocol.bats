@@ -249,7 +249,7 @@ PY
   python3 "$ROOT/pipelines/make-demo-data.py" "$D/alpha" 40 1
   run make -s -f "$ROOT/pipelines/paper.mk" PROTOCOL=paper BIN="$BIN" MODEL="$PT/tiny" DATA="$D" OUT="$PT/pp" \
     TASKS=alpha METHODS=sam SEEDS=1 MT_OPTS="--min-steps 0 --max-steps 6 --eval-every 3" \
-    EXTRA="STEPS_alpha=3 MAXLEN=48 'TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha'" table1
+    EXTRA="STEPS_alpha=3 MAXLEN=48 KEEP_GRADS=1 'TOKENIZE_ARGS_alpha=--text-fields text --label-field label --name alpha'" table1
   [ "$status" -eq 0 ] || { echo "$output" | tail -20; false; }
   run sh -c "inspect --json '$PT/pp/runs/grads/alpha-s1.sum' | head -n 1"
   assert_output --partial '"steps":2,'

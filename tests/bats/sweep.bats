@@ -15,7 +15,8 @@ load helper
         "MT_OPTS=--max-steps 40 --eval-every 10")
   JOBS=2 setsid "$ROOT/pipelines/sweep.sh" "${args[@]}" > "$T/first.log" 2>&1 &
   pid=$!
-  for i in $(seq 1 600); do
+  # (up to 5 minutes: a loaded machine is slow, the loop ends as soon as two runs are done)
+  for i in $(seq 1 3000); do
     [ "$(ls "$T/out/metrics/" 2>/dev/null | grep -c '\.metrics$')" -ge 2 ] && break
     sleep 0.1
   done
