@@ -125,6 +125,14 @@ void report_metrics(FILE *fp, const RunSet *rs, const ReportOpts *o) {
     table_free(t);
 }
 
+/* Renders the n grids of gs (an array the callee frees) in order. */
+static void render_grids(FILE *fp, Grid **gs, size_t n, OutFormat f) {
+    GridList l = {0};
+    for (size_t i = 0; i < n; i++) add(&l, gs[i]);
+    free(gs);
+    render_all(fp, &l, f);
+}
+
 void report_masks(FILE *fp, const MaskSet *s, const ReportOpts *o) {
     if (o->format == FMT_JSON) {
         dump_json(fp, maskset_json(s));
@@ -132,8 +140,15 @@ void report_masks(FILE *fp, const MaskSet *s, const ReportOpts *o) {
     }
     Grid **gs;
     size_t n = o->format == FMT_TSV ? maskset_long(s, &gs) : maskset_grids(s, o->digits, &gs);
-    GridList l = {0};
-    for (size_t i = 0; i < n; i++) add(&l, gs[i]);
-    free(gs);
-    render_all(fp, &l, o->format);
+    render_grids(fp, gs, n, o->format);
+}
+
+void report_params(FILE *fp, const ParamSet *s, const ReportOpts *o) {
+    if (o->format == FMT_JSON) {
+        dump_json(fp, paramset_json(s));
+        return;
+    }
+    Grid **gs;
+    size_t n = o->format == FMT_TSV ? paramset_long(s, &gs) : paramset_grids(s, o->digits, &gs);
+    render_grids(fp, gs, n, o->format);
 }

@@ -1,5 +1,5 @@
 /* report.h — what `stats` prints: the selected analyses of results.h (or the mask analysis of
- * maskset.h) assembled into one document in the chosen format. */
+ * maskset.h, the parameter count of paramset.h) assembled into one document in the chosen format. */
 #ifndef SPARSETUNE_REPORT_H
 #define SPARSETUNE_REPORT_H
 
@@ -7,6 +7,7 @@
 
 #include "grid.h"
 #include "maskset.h"
+#include "paramset.h"
 #include "runs.h"
 
 typedef struct ReportOpts {
@@ -25,5 +26,6 @@ typedef struct ReportOpts {
 /* Dies (exit 1) when the filter leaves no runs. */
 void report_metrics(FILE *fp, const RunSet *rs, const ReportOpts *o);
 void report_masks(FILE *fp, const MaskSet *s, const ReportOpts *o);
+void report_params(FILE *fp, const ParamSet *s, const ReportOpts *o);
 
 #endif

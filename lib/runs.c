@@ -215,6 +215,12 @@ static const char *const PAPER_METHODS[] = {"full",      "fulltuning", "random",
                                             NULL};
 static const char *const PAPER_TASKS[] = {"cola", "stsb", "mrpc", "rte", "cb", "copa", "wsc", NULL};
 
+long runs_paper_method(const char *name) {
+    for (long i = 0; PAPER_METHODS[i]; i++)
+        if (strcasecmp(PAPER_METHODS[i], name) == 0) return i;
+    return -1;
+}
+
 /* Sort position of a name: its place in the user's list, else in the paper's list, else
  * after all of those in order of first appearance (its id). */
 static long order_of(const char *name, uint32_t id, char **user, size_t nuser,

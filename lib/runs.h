@@ -48,6 +48,10 @@ void runset_free(RunSet *rs);
 void runset_read(RunSet *rs, const char *path, const char *component);
 /* Dies naming both places when two runs share task, method, ratio, seed, split and tag. */
 void runset_check_duplicates(const RunSet *rs);
+/* Position of a method name in the paper's order (full random mixout bitfit magnitude adapter
+ * lora diffpruning childpruning sam, with the aliases fulltuning and magpruning), case
+ * insensitive; -1 for another name. */
+long runs_paper_method(const char *name);
 /* Ratios equal to 1e-6 relative (a float32 0.005 and a float64 0.005 are the same ratio). */
 int ratio_eq(double a, double b);
 

@@ -16,6 +16,8 @@
 #   fig3     DiffPruning on FIG3_TASK (cb) re-projected every FIG3_EVERY (600) steps for
 #            FIG3_STEPS (3000): the loss with the re-projection steps marked and the masks'
 #            Jaccard overlaps beside them: OUT/fig3.{tsv,svg,masks.txt}
+#   table4   tunable parameters per method, % of the base model, counted from table1's deltas
+#            (stats --params): OUT/table4.{txt,md,tsv}
 # Everything resumes: rerun the same target after an interruption.  Run only a part with
 # TASKS=…, METHODS=…, SEEDS=… (e.g. SEEDS="1 2 3" for a first look).
 #
@@ -92,8 +94,8 @@ FIG3_SEED  ?= 1
 FIG3_OPTS  ?=
 FIG3_DIFF  ?= $(DIFF_PAPER)
 
-.PHONY: table1 table2 table3 fig3 fig5 fig4 masks all
-all: table1 table2 table3 fig3 fig5 fig4 masks
+.PHONY: table1 table2 table3 table4 fig3 fig5 fig4 masks all
+all: table1 table2 table3 table4 fig3 fig5 fig4 masks
 
 table1:
 	@mkdir -p $(OUT)
@@ -151,3 +153,10 @@ fig3:
 	$(call plot,$(OUT)/fig3.tsv,$(OUT)/fig3.svg,plot-curves.gp)
 	@echo "re-projections: step, loss at the step, Jaccard with the previous and the final mask"
 	@awk -F'\t' 'NR > 1 && $$5 == 1 {printf "%8d  loss %.4f  J(prev) %-8s J(final) %s\n", $$2, $$3, ($$6 == "" ? "-" : $$6), $$7}' $(OUT)/fig3.tsv
+# table1's deltas (not table2's, whose names end in their tag), listed when the recipe runs
+table4_deltas = $$(ls $(OUT)/runs/deltas/*-r$(RATIO)-s*.delta | grep -E -- '-s[0-9]+\.delta$$')
+table4: table1
+	$(stats) --params $(table4_deltas) -o $(OUT)/table4.txt
+	$(stats) --params --format markdown $(table4_deltas) -o $(OUT)/table4.md
+	$(stats) --params --format tsv $(table4_deltas) -o $(OUT)/table4.tsv
+	cat $(OUT)/table4.txt

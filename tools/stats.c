@@ -1,11 +1,13 @@
 /* stats — aggregate metrics streams into the paper's tables (Table 1, t-tests, stability,
- * sparsity sweep) or compare mask streams.  See man 1 stats; the logic is in lib/report.c. */
+ * sparsity sweep), compare mask streams, or count the tunable parameters of deltas (Table 4).
+ * See man 1 stats; the logic is in lib/report.c. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "curves.h"
 #include "maskset.h"
+#include "paramset.h"
 #include "report.h"
 #include "runs.h"
 #include "util.h"
@@ -14,6 +16,7 @@ static void usage(void) {
     printf("Usage: %s [OPTIONS] [METRICS...]\n"
            "       %s --masks [--include-head] [OPTIONS] MASK...\n"
            "       %s --curves [--mask-log MLOG] [-o FILE] LOG...\n"
+           "       %s --params [--include-head] [OPTIONS] DELTA...\n"
            "Aggregate metrics streams (from evaluate) into the paper's tables: per method and\n"
            "task the mean \u00b1 std over seeds of 100 \u00d7 the headline metric, [1][2][3] marks, AVG.\n"
            "With no file, or when a file is -, read standard input.\n"
@@ -27,7 +30,10 @@ static void usage(void) {
            "      --sweep            mean \u00b1 std per ratio, test and train (Figure 5)\n"
            "      --masks            operands are mask streams: Jaccard overlaps and where the\n"
            "                         selected entries sit (layers, matrix types)\n"
-           "      --include-head     --masks: keep classifier.* / lm_head.* tensors\n"
+           "      --params           operands are delta streams: tunable parameters per method\n"
+           "                         as %% of the base model (Table 4)\n"
+           "      --include-head     --masks: keep classifier.* / lm_head.* tensors;\n"
+           "                         --params: count the head as tunable\n"
            "      --curves           operands are masktrain --log files: a TSV of step, loss,\n"
            "                         dev metric and the re-projection steps (Figure 3)\n"
            "      --mask-log MLOG    --curves: the run's masktrain --mask-log; each projection\n"
@@ -49,9 +55,9 @@ static void usage(void) {
            "  -h, --help             show this help and exit\n"
            "  -V, --version          show the version and exit\n"
            "\n"
-           "Exit status: 0 on success, 1 on bad input (not a metrics/mask stream, truncated,\n"
+           "Exit status: 0 on success, 1 on bad input (not a metrics/mask/delta stream, truncated,\n"
            "a malformed or duplicate run, no runs selected), 2 on usage errors.  See man 1 stats.\n",
-           st_progname, st_progname, st_progname);
+           st_progname, st_progname, st_progname, st_progname);
 }
 
 /* "a,b,c" → array of strings (the copy is kept for the whole run). */
@@ -73,11 +79,12 @@ int main(int argc, char **argv) {
     o.filter.split = "test";
     o.filter.tag = ""; /* untagged runs: the main experiment, not the perturbation runs */
     const char *output = NULL;
-    int masks = 0, include_head = 0, curves = 0;
+    int masks = 0, params = 0, include_head = 0, curves = 0;
     const char *mask_log = NULL;
     enum {
-        O_TABLE = 256, O_TTEST, O_REF, O_EQVAR, O_STAB, O_SWEEP, O_MASKS, O_HEAD, O_CURVES, O_MLOG, O_SPLIT,
-        O_RATIO, O_TAG, O_TASKS, O_METHODS, O_METRIC, O_SCALE, O_NOMARKS, O_ANYTAG
+        O_TABLE = 256, O_TTEST, O_REF, O_EQVAR, O_STAB, O_SWEEP, O_MASKS, O_HEAD, O_SPLIT,
+        O_RATIO, O_TAG, O_TASKS, O_METHODS, O_METRIC, O_SCALE, O_NOMARKS, O_ANYTAG, O_PARAMS,
+        O_CURVES, O_MLOG
     };
     static const struct option longopts[] = {
         {"table", no_argument, NULL, O_TABLE},       {"ttest", no_argument, NULL, O_TTEST},
@@ -85,6 +92,7 @@ int main(int argc, char **argv) {
         {"stability", no_argument, NULL, O_STAB},    {"sweep", no_argument, NULL, O_SWEEP},
         {"masks", no_argument, NULL, O_MASKS},       {"include-head", no_argument, NULL, O_HEAD},
         {"curves", no_argument, NULL, O_CURVES},     {"mask-log", required_argument, NULL, O_MLOG},
+        {"params", no_argument, NULL, O_PARAMS},
         {"split", required_argument, NULL, O_SPLIT}, {"ratio", required_argument, NULL, O_RATIO},
         {"tag", required_argument, NULL, O_TAG},     {"any-tag", no_argument, NULL, O_ANYTAG},     {"tasks", required_argument, NULL, O_TASKS},
         {"methods", required_argument, NULL, O_METHODS},
@@ -103,6 +111,7 @@ int main(int argc, char **argv) {
         case O_STAB: o.stability = 1; break;
         case O_SWEEP: o.sweep = 1; break;
         case O_MASKS: masks = 1; break;
+        case O_PARAMS: params = 1; break;
         case O_HEAD: include_head = 1; break;
         case O_CURVES: curves = 1; break;
         case O_MLOG: mask_log = optarg; break;
@@ -143,8 +152,12 @@ int main(int argc, char **argv) {
     if (masks && (o.table || o.ttest || o.stability || o.sweep))
         die_usage("--masks compares mask streams; it cannot be combined with --table, --ttest, "
                   "--stability or --sweep");
-    if (include_head && !masks) die_usage("--include-head only applies to --masks");
-    if (curves && (masks || o.table || o.ttest || o.stability || o.sweep))
+    if (params && (masks || o.table || o.ttest || o.stability || o.sweep))
+        die_usage("--params counts the parameters of delta streams; it cannot be combined with "
+                  "--masks, --table, --ttest, --stability or --sweep");
+    if (include_head && !masks && !params)
+        die_usage("--include-head only applies to --masks and --params");
+    if (curves && (masks || params || o.table || o.ttest || o.stability || o.sweep))
         die_usage("--curves reads training logs; it cannot be combined with another analysis");
     if (mask_log && !curves) die_usage("--mask-log only applies to --curves");
 
@@ -166,6 +179,15 @@ int main(int argc, char **argv) {
         for (int i = 0; i < nfiles; i++) curves_write(out->fp, files[i], mask_log ? &s : NULL, i == 0);
         out_commit(out);
         maskset_free(&s);
+    } else if (params) {
+        ParamSet s;
+        paramset_init(&s, include_head);
+        for (int i = 0; i < nfiles; i++) paramset_read(&s, files[i]);
+        paramset_rows(&s);
+        OutFile *out = out_open(output, 0);
+        report_params(out->fp, &s, &o);
+        out_commit(out);
+        paramset_free(&s);
     } else if (masks) {
         MaskSet s;
         maskset_init(&s, include_head);

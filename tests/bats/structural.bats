@@ -2,7 +2,10 @@
 # LoRA and Adapter, the structural baselines (lib/methods/): plans from sam-select, training
 # of the extra tensors only, deltas with PEFT's / AdapterHub's names, evaluate's merge; two
 # AdamW steps against the independent float64 PyTorch reference (tests/ref/check_structural.py)
-# on the CPU and on the CUDA backend (the emulator in make test).
+# on the CPU and on the CUDA backend (the emulator in make test); the exports (merged HF
+# directory, PEFT adapter, AdapterHub adapter) against PAPER.md's layouts
+# (tests/ref/check_layouts.py) and re-applied with plain torch to evaluate's logits
+# (tests/ref/apply_exports.py, tests/tools/check_export.py).
 load helper
 
 PY=/usr/bin/python3
@@ -25,17 +28,20 @@ teardown_file() { rm -rf "$XT"; }
 
 need_torch() { "$PY" -c "import torch" 2>/dev/null || skip "python3-torch not installed"; }
 
-# masktrain of PLAN for 0 and for STEPS steps (all examples in one batch, no dropout, constant
-# schedule, no decay), then the reference.  Extra masktrain options follow the plan.
+# masktrain of PLAN for 0 steps (--max-steps 0: the initial state) and for 2 steps keeping the
+# last state (--keep last; all examples in one batch, no dropout, constant schedule, no decay),
+# then the reference from that initial state.  Extra masktrain options follow the plan.
 parity() {
   local plan=$1 tag=$2; shift 2
   local t="--model $XT/m --mask $XT/$plan --dev $XT/cb.ex --batch 4 --dropout 0 --weight-decay 0"
   t="$t --schedule constant --lr 1e-3 -q $XT/cb.ex $*"
-  masktrain $t --max-steps 1 --lr 0 --eval-every 1 -o "$XT/$tag.init"
-  masktrain $t --max-steps 2 --eval-every 2 -o "$XT/$tag.final"
+  masktrain $t --max-steps 0 -o "$XT/$tag.init"
+  masktrain $t --max-steps 2 --keep last -o "$XT/$tag.final"
   inspect --to "$XT/$tag.init.safetensors" "$XT/$tag.init"
   inspect --to "$XT/$tag.final.safetensors" "$XT/$tag.final"
   inspect --json "$XT/$tag.final" | head -n 1 > "$XT/$tag.json"
+  inspect --json "$XT/$tag.init" | head -n 1 | grep -q '"steps":0,'
+  grep -q '"steps":2,.*"keep":"last"' "$XT/$tag.json"
   run "$PY" "$ROOT/tests/ref/check_structural.py" "$XT/m" "$XT/cb.jsonl.ex" "$XT/$tag.init.safetensors" \
     "$XT/$tag.final.safetensors" "$XT/$tag.json"
   echo "# $tag: $output" >&3
@@ -142,10 +148,6 @@ PY
   [ ! -e "$XT/bad.delta" ]
 }
 
-need_streamread() {
-  [ -f "$ROOT/tests/tools/streamread.py" ] || skip "tests/tools/streamread.py not present"
-}
-
 # apply_exports.py KIND BASE EXPORT PREDICTIONS: the export re-read with plain torch gives
 # evaluate's logits
 reapply() {
@@ -154,9 +156,23 @@ reapply() {
   assert_success
 }
 
-@test "LoRA exports: the merged HF directory and the PEFT adapter reproduce evaluate's logits (1e-5)" {
+# check_export.py --impl hf|shipped DIR PREDICTIONS: the merged directory loaded as its
+# config.json says (HF's class through hf_roberta.py; the modeling_sparsetune.py it ships)
+reload() {
+  run "$PY" "$ROOT/tests/tools/check_export.py" --impl "$1" "$2" "$XT/cb.ex" "$3"
+  echo "# merged, $1: $output" >&3
+  assert_success
+}
+
+# check_layouts.py KIND EXPORT BASE DELTA: the files against PAPER.md's documented layouts
+layout() {
+  run "$PY" "$ROOT/tests/ref/check_layouts.py" "$@"
+  echo "# $output" >&3
+  assert_success
+}
+
+@test "LoRA exports, --head hf: the merged HF directory and the PEFT adapter reproduce evaluate's logits (1e-5)" {
   need_torch
-  need_streamread
   init-model --vocab "$FIXTURES/tiny-vocab" --head hf --task-head classification --num-labels 3 --seed 6 -o "$XT/hi"
   "$PY" "$ROOT/tests/ref/check_grads.py" scramble "$XT/hi" "$XT/hm" 6
   sam-select --method lora --model "$XT/hm" --head hf --targets all --rank 4 --lora-init-b kaiming -o "$XT/h.mask"
@@ -164,19 +180,63 @@ reapply() {
     --lr 1e-2 -q "$XT/cb.ex" -o "$XT/h.delta"
   evaluate --model "$XT/hm" --delta "$XT/h.delta" --predictions "$XT/h.pred" --export "$XT/h.merged" \
     --export-peft "$XT/h.peft" "$XT/cb.ex" -o "$XT/h.metrics"
+  # evaluate's logits (LoRA merged in memory) = the merged export, read three ways ...
   reapply merged "$XT/hm" "$XT/h.merged" "$XT/h.pred"
+  reload hf "$XT/h.merged" "$XT/h.pred"
+  reload shipped "$XT/h.merged" "$XT/h.pred"
+  # ... = the PEFT adapter applied unmerged to the base model
   reapply peft "$XT/hm" "$XT/h.peft" "$XT/h.pred"
+  # HF's class, no lora_* tensor, W = W0 + (alpha/r) B A; PEFT's documented files
+  layout merged "$XT/h.merged" "$XT/hm" "$XT/h.delta"
+  layout peft "$XT/h.peft" "$XT/hm" "$XT/h.delta"
   grep -q '"peft_type": "LORA"' "$XT/h.peft/adapter_config.json"
   grep -q '"base_model_name_or_path": "hm"' "$XT/h.peft/adapter_config.json"
   # the merged directory is a plain model: evaluate reads it back to the same metric
   evaluate --model "$XT/h.merged" --head hf "$XT/cb.ex" -o "$XT/h2.metrics"
   [ "$(inspect --json "$XT/h.metrics" | sed -n 2p | grep -o '"loss":[^,]*')" = \
     "$(inspect --json "$XT/h2.metrics" | sed -n 2p | grep -o '"loss":[^,]*')" ]
-  # query,value only: PEFT's plain target list
-  sam-select --method lora --model "$XT/hm" --head hf -o "$XT/hq.mask"
-  masktrain --model "$XT/hm" --head hf --mask "$XT/hq.mask" --dev "$XT/cb.ex" --max-steps 2 --batch 4 -q "$XT/cb.ex" -o "$XT/hq.delta"
-  evaluate --model "$XT/hm" --delta "$XT/hq.delta" --export-peft "$XT/hq.peft" "$XT/cb.ex" -o /dev/null
+}
+
+@test "PEFT export of query,value with a frozen head: PEFT's plain target list, the head saved, logits (1e-5)" {
+  need_torch
+  [ -d "$XT/hm" ] || skip "needs the previous test's model"
+  sam-select --method lora --model "$XT/hm" --head hf --freeze-head -o "$XT/hq.mask"
+  masktrain --model "$XT/hm" --head hf --mask "$XT/hq.mask" --dev "$XT/cb.ex" --max-steps 2 --batch 4 --lr 1e-2 \
+    -q "$XT/cb.ex" -o "$XT/hq.delta"
+  evaluate --model "$XT/hm" --delta "$XT/hq.delta" --predictions "$XT/hq.pred" --export-peft "$XT/hq.peft" \
+    --export "$XT/hq.merged" "$XT/cb.ex" -o /dev/null
   tr -d ' \n' < "$XT/hq.peft/adapter_config.json" | grep -q '"target_modules":\["query","value"\]'
+  layout peft "$XT/hq.peft" "$XT/hm" "$XT/hq.delta"
+  reapply peft "$XT/hm" "$XT/hq.peft" "$XT/hq.pred"
+  layout merged "$XT/hq.merged" "$XT/hm" "$XT/hq.delta"
+  reload hf "$XT/hq.merged" "$XT/hq.pred"
+}
+
+@test "LoRA, --head jiant: the merged export is our own class (no lora_* tensor) and reproduces evaluate's logits (1e-5)" {
+  need_torch
+  sam-select --method lora --model "$XT/m" --targets all --rank 4 --lora-init-b kaiming -o "$XT/jm.mask"
+  masktrain --model "$XT/m" --mask "$XT/jm.mask" --dev "$XT/cb.ex" --max-steps 3 --eval-every 3 --batch 4 --lr 1e-2 \
+    -q "$XT/cb.ex" -o "$XT/jm.delta"
+  evaluate --model "$XT/m" --delta "$XT/jm.delta" --predictions "$XT/jm.pred" --export "$XT/jm.merged" "$XT/cb.ex" -o /dev/null
+  layout merged "$XT/jm.merged" "$XT/m" "$XT/jm.delta"
+  reload shipped "$XT/jm.merged" "$XT/jm.pred"
+  # not HF's class: hf_roberta.py refuses it rather than dropping the pooler
+  run "$PY" "$ROOT/tests/tools/check_export.py" --impl hf "$XT/jm.merged" "$XT/cb.ex" "$XT/jm.pred"
+  assert_failure
+  assert_output --partial "is not one of HF's classes"
+}
+
+@test "the layout checks catch what PEFT and AdapterHub would misread" {
+  [ -d "$XT/h.peft" ] || skip "needs the LoRA export test's files"
+  cp -r "$XT/h.peft" "$XT/t.peft"
+  # "dense" as a target would put LoRA on classifier.dense too
+  sed -i 's/"target_modules": "[^"]*"/"target_modules": ["query", "key", "value", "dense"]/' "$XT/t.peft/adapter_config.json"
+  run "$PY" "$ROOT/tests/ref/check_layouts.py" peft "$XT/t.peft" "$XT/hm" "$XT/h.delta"
+  assert_failure
+  assert_output --partial "classifier.dense"
+  # a merged export checked against another delta: its weights are not W0 + (alpha/r) B A
+  run "$PY" "$ROOT/tests/ref/check_layouts.py" merged "$XT/h.merged" "$XT/hm" "$XT/hq.delta"
+  assert_failure
 }
 
 @test "--export-peft of a jiant-head run is refused with the reason; --export of an adapter run too" {
@@ -198,11 +258,11 @@ reapply() {
 
 @test "Adapter export: AdapterHub's layout re-read with plain torch reproduces evaluate's logits (1e-5)" {
   need_torch
-  need_streamread
   sam-select --method adapter --model "$XT/m" --bottleneck 6 -o "$XT/e.mask"
   masktrain --model "$XT/m" --mask "$XT/e.mask" --dev "$XT/cb.ex" --max-steps 3 --eval-every 3 --batch 4 --lr 1e-2 \
     -q "$XT/cb.ex" -o "$XT/e.delta"
   evaluate --model "$XT/m" --delta "$XT/e.delta" --predictions "$XT/e.pred" --export-adapter "$XT/e.hub" "$XT/cb.ex" -o /dev/null
   for f in adapter_config.json adapter.safetensors head_config.json model_head.safetensors; do [ -f "$XT/e.hub/$f" ]; done
+  layout adapterhub "$XT/e.hub" "$XT/m" "$XT/e.delta"
   reapply adapterhub "$XT/m" "$XT/e.hub" "$XT/e.pred"
 }
